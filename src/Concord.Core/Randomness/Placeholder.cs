@@ -1,0 +1,5 @@
+namespace Concord.Core.Randomness;
+
+internal static class Placeholder
+{
+}
