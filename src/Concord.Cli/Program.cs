@@ -1,1 +1,3 @@
-return 0;
+using Concord.Cli;
+
+return await ConcordCli.RunAsync(args, Console.Out, Console.Error);

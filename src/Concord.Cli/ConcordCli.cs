@@ -1,0 +1,52 @@
+using System.CommandLine;
+using Concord.Cli.Commands;
+
+namespace Concord.Cli;
+
+/// <summary>The <c>concord</c> command: parsing, dispatch and the mapping of failures to exit codes.</summary>
+internal static class ConcordCli
+{
+    public static RootCommand Build(TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("Concord: keep business invariants true across services and regions, and prove it.");
+        root.Subcommands.Add(PgCommands.Build(output));
+        root.Subcommands.Add(BenchCommands.Build(output));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        var root = Build(output, error);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var parseError in parsed.Errors)
+            {
+                await error.WriteLineAsync($"concord: {parseError.Message}");
+            }
+            await error.WriteLineAsync($"Run '{UsageHint(parsed)} --help' for usage.");
+            return ExitCodes.Usage;
+        }
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false },
+                cancellationToken);
+        }
+        catch (UsageException e)
+        {
+            await error.WriteLineAsync($"concord: {e.Message}");
+            return ExitCodes.Usage;
+        }
+    }
+
+    static string UsageHint(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (var command = parsed.CommandResult; command is not null; command = command.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Add(command.Command is RootCommand ? "concord" : command.Command.Name);
+        }
+        names.Reverse();
+        return string.Join(' ', names);
+    }
+}
