@@ -1,4 +1,5 @@
 using Concord.Postgres.Local;
+using Concord.Testing;
 using Npgsql;
 
 namespace Concord.Postgres.Tests;

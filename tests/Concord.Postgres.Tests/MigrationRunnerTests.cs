@@ -1,4 +1,5 @@
 using Concord.Postgres.Migrations;
+using Concord.Testing;
 using Npgsql;
 
 namespace Concord.Postgres.Tests;

@@ -1,14 +1,13 @@
 using Concord.Postgres.Local;
 using Npgsql;
 
-[assembly: AssemblyFixture(typeof(Concord.Postgres.Tests.PostgresFixture))]
-
-namespace Concord.Postgres.Tests;
+namespace Concord.Testing;
 
 /// <summary>
 /// One PostgreSQL server per test run, shared by every test class; each test asks for a database of
 /// its own. CONCORD_TEST_PG (an Npgsql connection string to a superuser) uses an existing server
 /// instead. Without either, every test fails with the install hint: never a silent skip.
+/// A test assembly opts in with <c>[assembly: AssemblyFixture(typeof(PostgresFixture))]</c>.
 /// </summary>
 public sealed class PostgresFixture : IAsyncLifetime
 {
