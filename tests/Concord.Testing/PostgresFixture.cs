@@ -39,10 +39,13 @@ public sealed class PostgresFixture : IAsyncLifetime
         _adminConnectionString = _cluster.Primary.ConnectionString();
     }
 
-    /// <summary>Creates a fresh, empty database and returns a connection string to it.</summary>
+    /// <summary>A database name no other test of this run uses.</summary>
+    public string NewDatabaseName() => $"test_{Environment.ProcessId}_{Interlocked.Increment(ref _databases)}";
+
+    /// <summary>Creates a fresh, empty database and returns a superuser connection string to it.</summary>
     public async Task<string> CreateDatabaseAsync()
     {
-        var name = $"test_{Environment.ProcessId}_{Interlocked.Increment(ref _databases)}";
+        var name = NewDatabaseName();
         await using var connection = new NpgsqlConnection(AdminConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);

@@ -15,10 +15,16 @@ public static class MigrationRunner
 {
     const string HistoryTable = "concord_schema_migrations";
 
-    public static async Task<MigrationReport> ApplyAsync(string connectionString, MigrationSet set, CancellationToken cancellationToken = default)
+    /// <param name="asRole">A role to SET ROLE to first, so that the schema's objects belong to it (the schema owner).</param>
+    public static async Task<MigrationReport> ApplyAsync(string connectionString, MigrationSet set, CancellationToken cancellationToken = default,
+        string? asRole = null)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (asRole is not null)
+        {
+            await ExecuteAsync(connection, $"SET ROLE \"{asRole.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", cancellationToken).ConfigureAwait(false);
+        }
 
         // One lock per database; hashtext gives a stable bigint key from the table name.
         await ExecuteAsync(connection, $"SELECT pg_advisory_lock(hashtext('{HistoryTable}'))", cancellationToken).ConfigureAwait(false);
