@@ -5,6 +5,9 @@ CREATE TABLE idempotency_keys (
     key              text        NOT NULL CONSTRAINT idempotency_key_length CHECK (length(key) BETWEEN 1 AND 255),
     scope            text        NOT NULL,
     fingerprint      bytea       NOT NULL,
+    -- Which attempt holds the key: a retry that takes over a dead attempt's key gets a new token,
+    -- and the dead attempt, should it wake up, can no longer record a response.
+    claim_token      uuid        NOT NULL,
     response_status  smallint    CONSTRAINT idempotency_response_status CHECK (response_status BETWEEN 100 AND 599),
     response_headers jsonb,
     response_body    bytea,

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Concord.Commerce.Inventory;
+using Concord.Core.Clocks;
+using Concord.Postgres.Idempotency;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Concord.Commerce.Http;
+
+public sealed record CommerceHostOptions
+{
+    /// <summary>The application role's connection string for each service's own database.</summary>
+    public required IReadOnlyDictionary<CommerceService, string> ConnectionStrings { get; init; }
+
+    /// <summary>Where to listen, e.g. http://127.0.0.1:5080; port 0 picks a free port.</summary>
+    public string Urls { get; init; } = "http://127.0.0.1:5080";
+
+    public IdempotencyOptions Idempotency { get; init; } = new();
+
+    /// <summary>How often expired idempotency keys are swept.</summary>
+    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Request bodies beyond this get 413; every request here is a small JSON document.</summary>
+    public long RequestBodyBytesMax { get; init; } = 64 * 1024;
+
+    /// <summary>Bound on the distance of a remote HLC ahead of this host's clock.</summary>
+    public long ClockOffsetMsMax { get; init; } = 500;
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    public LogLevel LogLevel { get; init; } = LogLevel.Warning;
+}
+
+/// <summary>
+/// The commerce services in one ASP.NET Core host: Orders, Payments, Inventory and Catalog, each on
+/// its own database, with problem details for every error and an OpenAPI document at /openapi/v1.json.
+/// </summary>
+public static class CommerceHost
+{
+    public static WebApplication Build(CommerceHostOptions options)
+    {
+        options.Idempotency.Validate();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.RequestBodyBytesMax);
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+
+        builder.Services.ConfigureHttpJsonOptions(json => Configure(json.SerializerOptions));
+        // Binding failures throw, so ProblemExceptionHandler can say what was wrong and where.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.FillFrameworkProblem);
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.AddOpenApi();
+        builder.Services.AddHttpContextAccessor();
+
+        builder.Services.AddSingleton(options.Time);
+        builder.Services.AddSingleton(new HybridLogicalClock(options.Time, options.ClockOffsetMsMax));
+        var sources = options.ConnectionStrings.ToDictionary(p => p.Key, p => NpgsqlDataSource.Create(p.Value));
+        builder.Services.AddSingleton(new CommerceDataSources(sources));
+        foreach (var (service, source) in sources)
+        {
+            builder.Services.AddKeyedSingleton(service, new IdempotencyKeys(source, options.Time, options.Idempotency));
+        }
+        builder.Services.AddScoped<RequestTransaction>();
+        builder.Services.AddHostedService(sp => new IdempotencySweeper(
+            [.. sources.Keys.Select(s => sp.GetRequiredKeyedService<IdempotencyKeys>(s))], options.SweepInterval, options.Time,
+            sp.GetRequiredService<ILogger<IdempotencySweeper>>()));
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        // Idempotency fingerprints hash the raw body after model binding has read it.
+        app.Use((http, next) =>
+        {
+            http.Request.EnableBuffering();
+            return next(http);
+        });
+        app.MapOpenApi();
+        if (options.ConnectionStrings.ContainsKey(CommerceService.Inventory))
+        {
+            InventoryApi.Map(app);
+        }
+        return app;
+    }
+
+    internal static void Configure(JsonSerializerOptions json)
+    {
+        json.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        json.RespectNullableAnnotations = true;
+        json.RespectRequiredConstructorParameters = true;
+        json.NumberHandling = JsonNumberHandling.Strict;
+        json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+    }
+}
+
+/// <summary>Deletes expired idempotency keys of every service, now and then.</summary>
+internal sealed class IdempotencySweeper(IReadOnlyList<IdempotencyKeys> stores, TimeSpan interval, TimeProvider time,
+    ILogger<IdempotencySweeper> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(interval, time);
+        do
+        {
+            foreach (var store in stores)
+            {
+                try
+                {
+                    await store.SweepExpiredAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+                }
+                catch (NpgsqlException e)
+                {
+                    log.LogWarning(e, "Sweeping expired idempotency keys failed; the next sweep will retry.");
+                }
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+}

@@ -1,0 +1,117 @@
+using System.Globalization;
+using Concord.Core.Clocks;
+using Microsoft.AspNetCore.Http;
+using Npgsql;
+
+namespace Concord.Commerce.Http;
+
+/// <summary>Endpoint metadata: which service's database the endpoint works in.</summary>
+public sealed record ServiceDatabase(CommerceService Service);
+
+/// <summary>The data source of each service's database (each service owns exactly one).</summary>
+public sealed class CommerceDataSources(IReadOnlyDictionary<CommerceService, NpgsqlDataSource> sources) : IAsyncDisposable
+{
+    public NpgsqlDataSource this[CommerceService service] =>
+        sources.TryGetValue(service, out var source) ? source : throw new InvalidOperationException($"No database is configured for {service}.");
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var source in sources.Values)
+        {
+            await source.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>
+/// The one database transaction of an HTTP request, opened on first use in the endpoint's service
+/// database. It stamps the transaction with the request's HLC timestamp and actor (read by the audit
+/// trigger). <see cref="TransactionFilter"/> decides whether it commits: only when the response is a
+/// success, so an error response never leaves half an effect behind.
+/// </summary>
+public sealed class RequestTransaction(CommerceDataSources dataSources, HybridLogicalClock clock, IHttpContextAccessor accessor) : IAsyncDisposable
+{
+    /// <summary>Request header naming who acts (a user or a service); recorded in the audit log.</summary>
+    public const string ActorHeader = "Concord-Actor";
+
+    NpgsqlConnection? _connection;
+    NpgsqlTransaction? _transaction;
+
+    public bool Started => _transaction is not null;
+
+    internal NpgsqlConnection Connection => _connection ?? throw new InvalidOperationException("The transaction has not started.");
+
+    internal NpgsqlTransaction Transaction => _transaction ?? throw new InvalidOperationException("The transaction has not started.");
+
+    /// <summary>A command in the request's transaction, starting it if needed.</summary>
+    public async Task<NpgsqlCommand> CommandAsync(string sql, CancellationToken cancellationToken)
+    {
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        return new NpgsqlCommand(sql, _connection, _transaction);
+    }
+
+    internal async Task EnsureStartedAsync(CancellationToken cancellationToken)
+    {
+        if (_transaction is not null)
+        {
+            return;
+        }
+        var http = accessor.HttpContext ?? throw new InvalidOperationException("No HTTP request is in progress.");
+        var service = http.GetEndpoint()?.Metadata.GetMetadata<ServiceDatabase>()?.Service
+            ?? throw new InvalidOperationException($"Endpoint {http.GetEndpoint()?.DisplayName} does not declare its service database.");
+        _connection = await dataSources[service].OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        _transaction = await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var stamp = new NpgsqlCommand(
+            "SELECT set_config('concord.hlc', @hlc, true), set_config('concord.actor', @actor, true)", _connection, _transaction);
+        stamp.Parameters.AddWithValue("hlc", ((long)clock.Now().Pack()).ToString(CultureInfo.InvariantCulture));
+        stamp.Parameters.AddWithValue("actor", Actor(http));
+        await stamp.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    static string Actor(HttpContext http)
+    {
+        var actor = http.Request.Headers[ActorHeader].ToString();
+        return actor.Length is > 0 and <= 100 && actor.All(c => !char.IsControl(c)) ? actor : "anonymous";
+    }
+
+    internal async Task CommitAsync(CancellationToken cancellationToken)
+    {
+        if (_transaction is not null)
+        {
+            await _transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            await CloseAsync().ConfigureAwait(false);
+        }
+    }
+
+    internal async Task RollbackAsync()
+    {
+        if (_transaction is not null)
+        {
+            try
+            {
+                await _transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                // A broken connection already rolled back on the server.
+            }
+            await CloseAsync().ConfigureAwait(false);
+        }
+    }
+
+    async Task CloseAsync()
+    {
+        if (_transaction is not null)
+        {
+            await _transaction.DisposeAsync().ConfigureAwait(false);
+            _transaction = null;
+        }
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+            _connection = null;
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await RollbackAsync().ConfigureAwait(false);
+}

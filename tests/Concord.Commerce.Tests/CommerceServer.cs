@@ -1,0 +1,58 @@
+using System.Net.Http.Json;
+using Concord.Commerce;
+using Concord.Commerce.Http;
+using Concord.Testing;
+using Microsoft.AspNetCore.Builder;
+
+namespace Concord.Commerce.Tests;
+
+/// <summary>The commerce host on a free loopback port over freshly provisioned databases: real Kestrel, real HTTP.</summary>
+internal sealed class CommerceServer : IAsyncDisposable
+{
+    readonly WebApplication _app;
+
+    CommerceServer(WebApplication app, HttpClient client, IReadOnlyDictionary<CommerceService, CommerceDatabase> databases)
+    {
+        _app = app;
+        Client = client;
+        Databases = databases;
+    }
+
+    public HttpClient Client { get; }
+
+    public IReadOnlyDictionary<CommerceService, CommerceDatabase> Databases { get; }
+
+    public static async Task<CommerceServer> StartAsync(PostgresFixture fixture, params CommerceService[] services)
+    {
+        var databases = new Dictionary<CommerceService, CommerceDatabase>();
+        foreach (var service in services)
+        {
+            databases[service] = await CommerceDatabase.ProvisionAsync(fixture, service);
+        }
+        var app = CommerceHost.Build(new CommerceHostOptions
+        {
+            ConnectionStrings = databases.ToDictionary(d => d.Key, d => d.Value.AppConnectionString),
+            Urls = "http://127.0.0.1:0",
+        });
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(30) };
+        return new CommerceServer(app, client, databases);
+    }
+
+    public async Task<HttpResponseMessage> PostAsync(string path, object body, string? idempotencyKey = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+        return await Client.SendAsync(request, TestContext.Current.CancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
