@@ -1,6 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Concord.Commerce.Catalog;
 using Concord.Commerce.Inventory;
+using Concord.Commerce.Orders;
+using Concord.Commerce.Payments;
 using Concord.Core.Clocks;
 using Concord.Postgres.Idempotency;
 using Microsoft.AspNetCore.Builder;
@@ -84,9 +87,17 @@ public static class CommerceHost
             return next(http);
         });
         app.MapOpenApi();
-        if (options.ConnectionStrings.ContainsKey(CommerceService.Inventory))
+        foreach (var service in options.ConnectionStrings.Keys)
         {
-            InventoryApi.Map(app);
+            Action<IEndpointRouteBuilder> map = service switch
+            {
+                CommerceService.Orders => OrdersApi.Map,
+                CommerceService.Payments => PaymentsApi.Map,
+                CommerceService.Inventory => InventoryApi.Map,
+                CommerceService.Catalog => CatalogApi.Map,
+                _ => throw new ArgumentOutOfRangeException(nameof(options), service, "Unknown service."),
+            };
+            map(app);
         }
         return app;
     }
