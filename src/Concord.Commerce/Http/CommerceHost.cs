@@ -66,15 +66,17 @@ public static class CommerceHost
 
         builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton(new HybridLogicalClock(options.Time, options.ClockOffsetMsMax));
-        var sources = options.ConnectionStrings.ToDictionary(p => p.Key, p => NpgsqlDataSource.Create(p.Value));
-        builder.Services.AddSingleton(new CommerceDataSources(sources));
-        foreach (var (service, source) in sources)
+        // Created by factories, so the container disposes them (and their connection pools) on shutdown.
+        builder.Services.AddSingleton(_ => new CommerceDataSources(
+            options.ConnectionStrings.ToDictionary(p => p.Key, p => NpgsqlDataSource.Create(p.Value))));
+        foreach (var service in options.ConnectionStrings.Keys)
         {
-            builder.Services.AddKeyedSingleton(service, new IdempotencyKeys(source, options.Time, options.Idempotency));
+            builder.Services.AddKeyedSingleton(service, (sp, _) =>
+                new IdempotencyKeys(sp.GetRequiredService<CommerceDataSources>()[service], options.Time, options.Idempotency));
         }
         builder.Services.AddScoped<RequestTransaction>();
         builder.Services.AddHostedService(sp => new IdempotencySweeper(
-            [.. sources.Keys.Select(s => sp.GetRequiredKeyedService<IdempotencyKeys>(s))], options.SweepInterval, options.Time,
+            [.. options.ConnectionStrings.Keys.Select(s => sp.GetRequiredKeyedService<IdempotencyKeys>(s))], options.SweepInterval, options.Time,
             sp.GetRequiredService<ILogger<IdempotencySweeper>>()));
 
         var app = builder.Build();
