@@ -1,0 +1,109 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using Concord.Commerce;
+using Concord.Commerce.Http;
+using Concord.Postgres.Local;
+using Microsoft.AspNetCore.Builder;
+using Npgsql;
+
+namespace Concord.Cli.Commands;
+
+/// <summary><c>concord serve</c>: the four commerce services over HTTP, on a given server or a throwaway local cluster.</summary>
+internal static class ServeCommand
+{
+    /// <summary>The application role's password when not given: the role is created on first use.</summary>
+    public const string AppPasswordVariable = "CONCORD_APP_PASSWORD";
+
+    public static Command Build(TextWriter output)
+    {
+        var pg = new Option<string?>("--pg")
+        {
+            Description = "Admin (superuser) connection string of the PostgreSQL server to use; without it, a throwaway local cluster is started and deleted on exit",
+        };
+        var urls = new Option<string>("--urls")
+        {
+            Description = "Where to listen (loopback by default)",
+            DefaultValueFactory = _ => "http://127.0.0.1:5080",
+        };
+        urls.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string>();
+            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                result.AddError($"--urls must be an http(s) URL such as http://127.0.0.1:5080, not '{value}'.");
+            }
+        });
+        var command = new Command("serve", "Run the Orders, Payments, Inventory and Catalog services over HTTP until Ctrl+C") { pg, urls };
+        command.SetAction((parse, ct) => RunAsync(output, parse.GetValue(pg), parse.GetValue(urls)!, ct));
+        return command;
+    }
+
+    static async Task<int> RunAsync(TextWriter output, string? pg, string urls, CancellationToken ct)
+    {
+        LocalCluster? cluster = null;
+        try
+        {
+            if (pg is null)
+            {
+                await output.WriteLineAsync("Starting a throwaway PostgreSQL cluster (pass --pg to use your own server)…");
+                cluster = await LocalCluster.StartAsync(new LocalClusterOptions(), ct);
+                pg = cluster.Primary.ConnectionString();
+            }
+            else
+            {
+                try
+                {
+                    _ = new NpgsqlConnectionStringBuilder(pg);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UsageException($"--pg is not a valid connection string: {e.Message}");
+                }
+            }
+
+            var password = Environment.GetEnvironmentVariable(AppPasswordVariable) is { Length: > 0 } configured
+                ? configured
+                : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+            var connections = new Dictionary<CommerceService, string>();
+            foreach (var service in Enum.GetValues<CommerceService>())
+            {
+                var database = $"concord_{service.ToString().ToLowerInvariant()}";
+                connections[service] = await CommerceDatabases.ProvisionAsync(pg, database, service, password, ct);
+                await output.WriteLineAsync($"{service,-9} database {database} ready (migrations applied)");
+            }
+
+            await using var app = CommerceHost.Build(new CommerceHostOptions { ConnectionStrings = connections, Urls = urls });
+            await app.StartAsync(ct);
+            var listening = app.Urls.First();
+            await output.WriteLineAsync($"Listening on {listening}");
+            await output.WriteLineAsync($"  OpenAPI:   {listening}/openapi/v1.json");
+            foreach (var prefix in new[] { "orders", "payments", "inventory", "catalog" })
+            {
+                await output.WriteLineAsync($"  {prefix,-10} {listening}/{prefix}");
+            }
+            await output.WriteLineAsync("Press Ctrl+C to stop.");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await app.StopAsync(CancellationToken.None);
+            return ExitCodes.Success;
+        }
+        catch (NpgsqlException e) when (e is not PostgresException || ((PostgresException)e).SqlState.StartsWith("28", StringComparison.Ordinal))
+        {
+            throw new UsageException($"Cannot use the PostgreSQL server: {e.Message}" +
+                (cluster is null ? $" (check --pg; if the {CommerceDatabases.AppRole} role already exists, set {AppPasswordVariable} to its password)" : ""));
+        }
+        finally
+        {
+            if (cluster is not null)
+            {
+                NpgsqlConnection.ClearAllPools();
+                await cluster.DisposeAsync();
+            }
+        }
+    }
+}
