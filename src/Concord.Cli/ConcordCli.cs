@@ -11,7 +11,7 @@ internal static class ConcordCli
         var root = new RootCommand("Concord: keep business invariants true across services and regions, and prove it.");
         root.Subcommands.Add(ServeCommand.Build(output));
         root.Subcommands.Add(PgCommands.Build(output));
-        root.Subcommands.Add(BenchCommands.Build(output));
+        root.Subcommands.Add(BenchCommands.Build(output, error));
         return root;
     }
 
@@ -30,8 +30,15 @@ internal static class ConcordCli
         }
         try
         {
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false },
-                cancellationToken);
+            return await parsed.InvokeAsync(new InvocationConfiguration
+            {
+                Output = output,
+                Error = error,
+                EnableDefaultExceptionHandler = false,
+                // Ctrl+C cancels the command's token; give it time to stop servers and delete
+                // throwaway clusters before the process is ended.
+                ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
+            }, cancellationToken);
         }
         catch (UsageException e)
         {

@@ -1,12 +1,68 @@
 using System.CommandLine;
+using System.Text.Json;
+using Concord.Cli.Bench;
 
 namespace Concord.Cli.Commands;
 
+/// <summary><c>concord bench SUITE [--json]</c>: quick in-process benchmarks whose baselines run in the same process and run.</summary>
 internal static class BenchCommands
 {
-    public static Command Build(TextWriter output)
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static Command Build(TextWriter output, TextWriter error)
     {
-        var bench = new Command("bench", "Quick in-process benchmarks that print numbers measured in the same run");
-        return bench;
+        var json = new Option<bool>("--json") { Description = "Print one JSON document (for scripts and docs) instead of a table" };
+        var seconds = new Option<double>("--seconds")
+        {
+            Description = "Measurement time per cell in seconds (more is steadier)",
+            DefaultValueFactory = _ => 1.0,
+        };
+        seconds.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is < 0.1 or > 600)
+            {
+                r.AddError("--seconds must be between 0.1 and 600.");
+            }
+        });
+
+        var core = new Command("core", "Checksum throughput vs a memory copy of the same buffer; CRDT merges per second") { json, seconds };
+        core.SetAction(parse => Report(output, "core", CoreBench.Run(TimeSpan.FromSeconds(parse.GetValue(seconds)) / 5), parse.GetValue(json)));
+
+        var orders = new Command("orders", "POST /orders over HTTP at 1, 8 and 32 clients, with integrity features on and off") { json, seconds };
+        orders.SetAction(async (parse, ct) =>
+        {
+            var cell = TimeSpan.FromSeconds(Math.Max(parse.GetValue(seconds), 2));
+            var results = await OrdersBench.RunAsync(cell, step => error.WriteLine($"bench orders: {step}…"), ct);
+            return Report(output, "orders", results, parse.GetValue(json));
+        });
+
+        return new Command("bench", "Quick benchmarks that report numbers measured in the same run") { core, orders };
+    }
+
+    static int Report(TextWriter output, string suite, Dictionary<string, object> results, bool json)
+    {
+        var document = new Dictionary<string, object>
+        {
+            ["suite"] = suite,
+            ["machine"] = new Dictionary<string, object>
+            {
+                ["processors"] = Environment.ProcessorCount,
+                ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+                ["runtime"] = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+            },
+            ["results"] = results,
+        };
+        if (json)
+        {
+            output.WriteLine(JsonSerializer.Serialize(document, Json));
+        }
+        else
+        {
+            foreach (var (name, value) in results)
+            {
+                output.WriteLine($"{name,-40} {(value is string or IFormattable ? value : JsonSerializer.Serialize(value, Json))}");
+            }
+        }
+        return ExitCodes.Success;
     }
 }

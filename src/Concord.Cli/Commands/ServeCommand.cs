@@ -4,6 +4,7 @@ using Concord.Commerce;
 using Concord.Commerce.Http;
 using Concord.Postgres.Local;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 
 namespace Concord.Cli.Commands;
@@ -73,7 +74,14 @@ internal static class ServeCommand
             }
 
             await using var app = CommerceHost.Build(new CommerceHostOptions { ConnectionStrings = connections, Urls = urls });
-            await app.StartAsync(ct);
+            try
+            {
+                await app.StartAsync(ct);
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                throw new UsageException($"Cannot listen on {urls}: the address is in use. Choose another with --urls (port 0 picks a free one).");
+            }
             var listening = app.Urls.First();
             await output.WriteLineAsync($"Listening on {listening}");
             await output.WriteLineAsync($"  OpenAPI:   {listening}/openapi/v1.json");
@@ -82,13 +90,8 @@ internal static class ServeCommand
                 await output.WriteLineAsync($"  {prefix,-10} {listening}/{prefix}");
             }
             await output.WriteLineAsync("Press Ctrl+C to stop.");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            // Ends on Ctrl+C or SIGTERM (whichever of the command line and the host's lifetime sees it first).
+            await app.WaitForShutdownAsync(ct).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             await app.StopAsync(CancellationToken.None);
             return ExitCodes.Success;
         }

@@ -28,6 +28,12 @@ public sealed record CommerceHostOptions
 
     public IdempotencyOptions Idempotency { get; init; } = new();
 
+    /// <summary>
+    /// Off only to measure what idempotency keys cost (<c>concord bench orders</c>): the key is then
+    /// neither required nor recorded, and a retried request runs twice.
+    /// </summary>
+    public bool IdempotencyKeysEnabled { get; init; } = true;
+
     /// <summary>How often expired idempotency keys are swept.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -55,6 +61,8 @@ public static class CommerceHost
         builder.WebHost.UseUrls(options.Urls);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.RequestBodyBytesMax);
         builder.Logging.SetMinimumLevel(options.LogLevel);
+        // A failure to start (say, the port is taken) is thrown to the caller, who reports it; the host need not log it too.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
 
         builder.Services.ConfigureHttpJsonOptions(json => Configure(json.SerializerOptions));
         // Binding failures throw, so ProblemExceptionHandler can say what was wrong and where.
@@ -75,6 +83,7 @@ public static class CommerceHost
                 new IdempotencyKeys(sp.GetRequiredService<CommerceDataSources>()[service], options.Time, options.Idempotency));
         }
         builder.Services.AddScoped<RequestTransaction>();
+        builder.Services.AddSingleton(options);
         builder.Services.AddHostedService(sp => new IdempotencySweeper(
             [.. options.ConnectionStrings.Keys.Select(s => sp.GetRequiredKeyedService<IdempotencyKeys>(s))], options.SweepInterval, options.Time,
             sp.GetRequiredService<ILogger<IdempotencySweeper>>()));
@@ -121,20 +130,27 @@ internal sealed class IdempotencySweeper(IReadOnlyList<IdempotencyKeys> stores, 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(interval, time);
-        do
+        try
         {
-            foreach (var store in stores)
+            do
             {
-                try
+                foreach (var store in stores)
                 {
-                    await store.SweepExpiredAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
-                }
-                catch (NpgsqlException e)
-                {
-                    log.LogWarning(e, "Sweeping expired idempotency keys failed; the next sweep will retry.");
+                    try
+                    {
+                        await store.SweepExpiredAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+                    }
+                    catch (NpgsqlException e)
+                    {
+                        log.LogWarning(e, "Sweeping expired idempotency keys failed; the next sweep will retry.");
+                    }
                 }
             }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The host is stopping.
+        }
     }
 }

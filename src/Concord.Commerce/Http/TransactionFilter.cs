@@ -11,8 +11,8 @@ public sealed record RequiresIdempotencyKey;
 /// <summary>
 /// Runs an endpoint in its <see cref="RequestTransaction"/> and renders its response into a buffer
 /// before committing, so that nothing is sent for work that did not commit. A success commits; an
-/// error rolls back. With <see cref="RequiresIdempotencyKey"/>, the key is claimed first and the
-/// rendered response is recorded in the same transaction as the effects (see
+/// error rolls back. With <see cref="RequiresIdempotencyKey"/>, the key is claimed in the same
+/// transaction before the endpoint runs, and the rendered response is recorded with the effects (see
 /// <see cref="IdempotencyKeys"/>); a replay sends the recorded bytes with Idempotent-Replayed: true.
 /// </summary>
 internal sealed class TransactionFilter : IEndpointFilter
@@ -26,11 +26,12 @@ internal sealed class TransactionFilter : IEndpointFilter
         var http = context.HttpContext;
         var cancel = http.RequestAborted;
         var transaction = http.RequestServices.GetRequiredService<RequestTransaction>();
-        var idempotent = http.GetEndpoint()?.Metadata.GetMetadata<RequiresIdempotencyKey>() is not null;
+        var idempotent = http.GetEndpoint()?.Metadata.GetMetadata<RequiresIdempotencyKey>() is not null &&
+            http.RequestServices.GetRequiredService<CommerceHostOptions>().IdempotencyKeysEnabled;
 
         IdempotencyKeys? keys = null;
         string scope = "", key = "";
-        Guid claimToken = default;
+        byte[] fingerprint = [];
         if (idempotent)
         {
             key = http.Request.Headers[KeyHeader].ToString();
@@ -42,20 +43,18 @@ internal sealed class TransactionFilter : IEndpointFilter
             var service = http.GetEndpoint()!.Metadata.GetMetadata<ServiceDatabase>()!.Service;
             keys = http.RequestServices.GetRequiredKeyedService<IdempotencyKeys>(service);
             scope = $"{http.Request.Method} {http.Request.Path}";
-            switch (await keys.ClaimAsync(scope, key, await FingerprintAsync(http, cancel), cancel).ConfigureAwait(false))
+            fingerprint = await FingerprintAsync(http, cancel).ConfigureAwait(false);
+            var earlier = await ClaimAsync(transaction, keys, scope, key, fingerprint, cancel).ConfigureAwait(false);
+            if (earlier is not IdempotencyClaim.Started)
             {
-                case IdempotencyClaim.Replay replay:
-                    return new ReplayResult(replay.Response);
-                case IdempotencyClaim.Mismatch:
-                    return Problems.Result(StatusCodes.Status422UnprocessableEntity, Problems.IdempotencyKeyReused, "Idempotency-Key reused",
-                        $"{KeyHeader} '{key}' was first used with a different request; use a new key for a new request.");
-                case IdempotencyClaim.InFlight:
-                    http.Response.Headers.RetryAfter = "1";
-                    return Problems.Result(StatusCodes.Status409Conflict, Problems.IdempotencyKeyInFlight, "Request in flight",
-                        $"A request with {KeyHeader} '{key}' is still being processed; retry later to get its response.");
-                case IdempotencyClaim.Started started:
-                    claimToken = started.ClaimToken;
-                    break;
+                await transaction.RollbackAsync().ConfigureAwait(false);
+                return earlier switch
+                {
+                    IdempotencyClaim.Replay replay => new ReplayResult(replay.Response),
+                    IdempotencyClaim.Mismatch => Problems.Result(StatusCodes.Status422UnprocessableEntity, Problems.IdempotencyKeyReused,
+                        "Idempotency-Key reused", $"{KeyHeader} '{key}' was first used with a different request; use a new key for a new request."),
+                    _ => InFlight(http, key),
+                };
             }
         }
 
@@ -66,12 +65,16 @@ internal sealed class TransactionFilter : IEndpointFilter
             if (response.Status >= 400)
             {
                 await transaction.RollbackAsync().ConfigureAwait(false);
+                // An error outcome is recorded too, in a transaction of its own, so a retry gets the same answer.
+                if (keys is not null && response.Status < 500 &&
+                    await ClaimAsync(transaction, keys, scope, key, fingerprint, cancel).ConfigureAwait(false) is IdempotencyClaim.Started)
+                {
+                    await keys.CompleteAsync(transaction.Connection, transaction.Transaction, scope, key, fingerprint, response, cancel).ConfigureAwait(false);
+                }
             }
-            if (keys is not null && response.Status < 500)
+            else if (keys is not null)
             {
-                // An error outcome is recorded too (in a transaction of its own), so a retry gets the same answer.
-                await transaction.EnsureStartedAsync(cancel).ConfigureAwait(false);
-                await keys.CompleteAsync(transaction.Connection, transaction.Transaction, scope, key, claimToken, response, cancel).ConfigureAwait(false);
+                await keys.CompleteAsync(transaction.Connection, transaction.Transaction, scope, key, fingerprint, response, cancel).ConfigureAwait(false);
             }
             await transaction.CommitAsync(cancel).ConfigureAwait(false);
             return new ReplayResult(response, replayed: false);
@@ -79,12 +82,22 @@ internal sealed class TransactionFilter : IEndpointFilter
         catch
         {
             await transaction.RollbackAsync().ConfigureAwait(false);
-            if (keys is not null)
-            {
-                await keys.AbandonAsync(scope, key, claimToken, CancellationToken.None).ConfigureAwait(false);
-            }
             throw;
         }
+    }
+
+    static async Task<IdempotencyClaim> ClaimAsync(RequestTransaction transaction, IdempotencyKeys keys, string scope, string key, byte[] fingerprint,
+        CancellationToken cancel)
+    {
+        await transaction.EnsureStartedAsync(cancel).ConfigureAwait(false);
+        return await keys.ClaimAsync(transaction.Connection, transaction.Transaction, scope, key, fingerprint, cancel).ConfigureAwait(false);
+    }
+
+    static IResult InFlight(HttpContext http, string key)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return Problems.Result(StatusCodes.Status409Conflict, Problems.IdempotencyKeyInFlight, "Request in flight",
+            $"A request with {KeyHeader} '{key}' is still being processed; retry later to get its response.");
     }
 
     static async Task<byte[]> FingerprintAsync(HttpContext http, CancellationToken cancellationToken)

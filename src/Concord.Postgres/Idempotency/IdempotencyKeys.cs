@@ -9,22 +9,11 @@ public sealed record IdempotencyOptions
     /// <summary>How long a key is remembered; a replay after that runs the request again.</summary>
     public TimeSpan KeyLifetime { get; init; } = TimeSpan.FromHours(24);
 
-    /// <summary>
-    /// How long a claimed key with no response counts as in flight. After that the claimant is
-    /// presumed dead (its transaction never committed, or the response would be there), and a
-    /// retry may take the key over.
-    /// </summary>
-    public TimeSpan InFlightLease { get; init; } = TimeSpan.FromSeconds(30);
-
     public void Validate()
     {
         if (KeyLifetime <= TimeSpan.Zero || KeyLifetime > TimeSpan.FromDays(30))
         {
             throw new ArgumentOutOfRangeException(nameof(KeyLifetime), KeyLifetime, "KeyLifetime must be within (0, 30 days].");
-        }
-        if (InFlightLease <= TimeSpan.Zero || InFlightLease >= KeyLifetime)
-        {
-            throw new ArgumentOutOfRangeException(nameof(InFlightLease), InFlightLease, "InFlightLease must be positive and shorter than KeyLifetime.");
         }
     }
 }
@@ -37,8 +26,8 @@ public abstract record IdempotencyClaim
 {
     private IdempotencyClaim() { }
 
-    /// <summary>The key is new (or taken over after its lease ran out): run the request, then complete it with this token.</summary>
-    public sealed record Started(Guid ClaimToken) : IdempotencyClaim;
+    /// <summary>The key is new (or expired): run the request, then <see cref="IdempotencyKeys.CompleteAsync"/> it.</summary>
+    public sealed record Started : IdempotencyClaim;
 
     /// <summary>The same request completed before: send this response again.</summary>
     public sealed record Replay(StoredResponse Response) : IdempotencyClaim;
@@ -51,12 +40,18 @@ public abstract record IdempotencyClaim
 }
 
 /// <summary>
-/// Idempotency keys on PostgreSQL (table <c>idempotency_keys</c>), with the semantics payment APIs use.
-/// A request first <see cref="ClaimAsync">claims</see> its key in a transaction of its own, so that a
-/// concurrent duplicate sees it in flight. The request's own transaction then <see cref="CompleteAsync">
-/// records the response</see> together with its effects: either both commit or neither does, so a
-/// crash between them leaves no effect and no response, and the key can be taken over once its lease
-/// ends.
+/// Idempotency keys on PostgreSQL (table <c>idempotency_keys</c>), with the semantics payment APIs use,
+/// worked entirely inside the request's own transaction:
+/// <list type="number">
+/// <item><see cref="ClaimAsync"/> takes a transaction-scoped advisory lock on the key. If another
+/// transaction holds it, that request is in flight. Otherwise a stored row means a replay (same
+/// fingerprint) or a misuse (different fingerprint).</item>
+/// <item><see cref="CompleteAsync"/> inserts the row, with the response, in the same transaction as
+/// the request's effects: both commit or neither does.</item>
+/// </list>
+/// A crash mid-request rolls back the effects and releases the lock with the connection, so a retry
+/// simply runs again: there is no in-flight row to clean up and no lease to wait out. The
+/// primary key stays the final guard: two lock holders can never both insert a key.
 /// </summary>
 public sealed class IdempotencyKeys
 {
@@ -72,134 +67,71 @@ public sealed class IdempotencyKeys
         _options = options;
     }
 
-    public async Task<IdempotencyClaim> ClaimAsync(string scope, string key, byte[] fingerprint, CancellationToken cancellationToken)
+    public async Task<IdempotencyClaim> ClaimAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string scope, string key,
+        byte[] fingerprint, CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
-        var token = Guid.NewGuid();
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-
-        await using (var insert = new NpgsqlCommand("""
-            INSERT INTO idempotency_keys (scope, key, fingerprint, claim_token, created_at, expires_at)
-            VALUES (@scope, @key, @fingerprint, @token, @now, @expires)
-            ON CONFLICT (scope, key) DO NOTHING
-            """, connection, transaction))
-        {
-            AddKey(insert, scope, key);
-            insert.Parameters.AddWithValue("fingerprint", fingerprint);
-            insert.Parameters.AddWithValue("token", token);
-            insert.Parameters.AddWithValue("now", now);
-            insert.Parameters.AddWithValue("expires", now + _options.KeyLifetime);
-            if (await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
-            {
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return new IdempotencyClaim.Started(token);
-            }
-        }
-
-        await using var select = new NpgsqlCommand("""
-            SELECT fingerprint, response_status, response_headers, response_body, created_at, expires_at
-              FROM idempotency_keys WHERE scope = @scope AND key = @key FOR UPDATE
-            """, connection, transaction);
-        AddKey(select, scope, key);
-        byte[] storedFingerprint;
-        StoredResponse? response = null;
-        DateTimeOffset createdAt, expiresAt;
-        await using (var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                // Swept between our insert and select: claim again, a bounded recursion in practice.
-                await reader.DisposeAsync().ConfigureAwait(false);
-                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-                return await ClaimAsync(scope, key, fingerprint, cancellationToken).ConfigureAwait(false);
-            }
-            storedFingerprint = reader.GetFieldValue<byte[]>(0);
-            if (!reader.IsDBNull(1))
-            {
-                var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(2)) ?? [];
-                response = new StoredResponse(reader.GetInt16(1), headers, reader.GetFieldValue<byte[]>(3));
-            }
-            createdAt = reader.GetFieldValue<DateTimeOffset>(4);
-            expiresAt = reader.GetFieldValue<DateTimeOffset>(5);
-        }
-
-        IdempotencyClaim claim;
-        if (expiresAt <= now)
-        {
-            // Expired but not yet swept: the key starts a new life.
-            await using var restart = new NpgsqlCommand("""
-                UPDATE idempotency_keys
-                   SET fingerprint = @fingerprint, claim_token = @token, created_at = @now, expires_at = @expires,
-                       response_status = NULL, response_headers = NULL, response_body = NULL, completed_at = NULL
-                 WHERE scope = @scope AND key = @key
-                """, connection, transaction);
-            AddKey(restart, scope, key);
-            restart.Parameters.AddWithValue("fingerprint", fingerprint);
-            restart.Parameters.AddWithValue("token", token);
-            restart.Parameters.AddWithValue("now", now);
-            restart.Parameters.AddWithValue("expires", now + _options.KeyLifetime);
-            await restart.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            claim = new IdempotencyClaim.Started(token);
-        }
-        else if (!storedFingerprint.AsSpan().SequenceEqual(fingerprint))
-        {
-            claim = new IdempotencyClaim.Mismatch();
-        }
-        else if (response is not null)
-        {
-            claim = new IdempotencyClaim.Replay(response);
-        }
-        else if (now - createdAt < _options.InFlightLease)
-        {
-            claim = new IdempotencyClaim.InFlight();
-        }
-        else
-        {
-            await using var takeOver = new NpgsqlCommand(
-                "UPDATE idempotency_keys SET created_at = @now, claim_token = @token WHERE scope = @scope AND key = @key", connection, transaction);
-            AddKey(takeOver, scope, key);
-            takeOver.Parameters.AddWithValue("token", token);
-            takeOver.Parameters.AddWithValue("now", now);
-            await takeOver.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            claim = new IdempotencyClaim.Started(token);
-        }
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return claim;
-    }
-
-    /// <summary>
-    /// Records the response inside the request's own transaction. Throws if the key is no longer
-    /// this request's to complete (it was taken over after the lease ran out), so that the caller's
-    /// transaction rolls back instead of applying the effects twice.
-    /// </summary>
-    public async Task CompleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string scope, string key,
-        Guid claimToken, StoredResponse response, CancellationToken cancellationToken)
-    {
+        // One round trip: the lock (released at commit or rollback) and whatever is stored.
         await using var command = new NpgsqlCommand("""
-            UPDATE idempotency_keys
-               SET response_status = @status, response_headers = @headers, response_body = @body, completed_at = @now
-             WHERE scope = @scope AND key = @key AND claim_token = @token AND response_status IS NULL
+            SELECT pg_try_advisory_xact_lock(hashtextextended(@scope || chr(10) || @key, 0)),
+                   k.fingerprint, k.response_status, k.response_headers, k.response_body, k.expires_at
+              FROM (SELECT 1) AS one
+              LEFT JOIN idempotency_keys k ON k.scope = @scope AND k.key = @key
             """, connection, transaction);
         AddKey(command, scope, key);
-        command.Parameters.AddWithValue("token", claimToken);
+        bool locked;
+        byte[]? storedFingerprint = null;
+        StoredResponse? response = null;
+        DateTimeOffset expiresAt = default;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            locked = reader.GetBoolean(0);
+            if (!reader.IsDBNull(1))
+            {
+                storedFingerprint = reader.GetFieldValue<byte[]>(1);
+                var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? [];
+                response = new StoredResponse(reader.GetInt16(2), headers, reader.GetFieldValue<byte[]>(4));
+                expiresAt = reader.GetFieldValue<DateTimeOffset>(5);
+            }
+        }
+
+        if (!locked)
+        {
+            return new IdempotencyClaim.InFlight();
+        }
+        if (storedFingerprint is null)
+        {
+            return new IdempotencyClaim.Started();
+        }
+        if (expiresAt <= _time.GetUtcNow())
+        {
+            // Expired but not yet swept: the key starts a new life.
+            await using var forget = new NpgsqlCommand("DELETE FROM idempotency_keys WHERE scope = @scope AND key = @key", connection, transaction);
+            AddKey(forget, scope, key);
+            await forget.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return new IdempotencyClaim.Started();
+        }
+        return storedFingerprint.AsSpan().SequenceEqual(fingerprint)
+            ? new IdempotencyClaim.Replay(response!)
+            : new IdempotencyClaim.Mismatch();
+    }
+
+    /// <summary>Records the response in the request's transaction, which must hold the key's lock (see <see cref="ClaimAsync"/>).</summary>
+    public async Task CompleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string scope, string key,
+        byte[] fingerprint, StoredResponse response, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO idempotency_keys (scope, key, fingerprint, response_status, response_headers, response_body, created_at, expires_at)
+            VALUES (@scope, @key, @fingerprint, @status, @headers, @body, @now, @expires)
+            """, connection, transaction);
+        AddKey(command, scope, key);
+        command.Parameters.AddWithValue("fingerprint", fingerprint);
         command.Parameters.AddWithValue("status", (short)response.Status);
         command.Parameters.AddWithValue("headers", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(response.Headers));
         command.Parameters.AddWithValue("body", response.Body);
-        command.Parameters.AddWithValue("now", _time.GetUtcNow());
-        if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
-        {
-            throw new IdempotencyKeyLostException(scope, key);
-        }
-    }
-
-    /// <summary>Forgets a claimed key whose request failed without effects, so the client may retry it at once.</summary>
-    public async Task AbandonAsync(string scope, string key, Guid claimToken, CancellationToken cancellationToken)
-    {
-        await using var command = _dataSource.CreateCommand(
-            "DELETE FROM idempotency_keys WHERE scope = @scope AND key = @key AND claim_token = @token AND response_status IS NULL");
-        AddKey(command, scope, key);
-        command.Parameters.AddWithValue("token", claimToken);
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("expires", now + _options.KeyLifetime);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -221,7 +153,3 @@ public sealed class IdempotencyKeys
         command.Parameters.AddWithValue("key", key);
     }
 }
-
-/// <summary>The key was taken over by a retry after this request's lease ran out; its effects must not commit.</summary>
-public sealed class IdempotencyKeyLostException(string scope, string key)
-    : Exception($"Idempotency key '{key}' ({scope}) was taken over by a retry after its in-flight lease ran out.");

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Concord.Commerce;
+using Concord.Commerce.Http;
+using Concord.Commerce.Orders;
+using Concord.Postgres.Local;
+using Microsoft.AspNetCore.Builder;
+using Npgsql;
+
+namespace Concord.Cli.Bench;
+
+/// <summary>
+/// <c>concord bench orders</c>: POST /orders over real HTTP on loopback against a throwaway local
+/// cluster, with 1, 8 and 32 concurrent clients, on two hosts measured in the same run and
+/// interleaved: <c>full</c> (idempotency key claimed and recorded, audit triggers on) and
+/// <c>bare</c> (no idempotency key, audit triggers disabled). Both keep every schema invariant: the
+/// deferred total check is the product, not an optional feature. Creation has no version check to
+/// switch off; versions guard updates.
+/// </summary>
+internal static class OrdersBench
+{
+    static readonly int[] Concurrencies = [1, 8, 32];
+
+    public static async Task<Dictionary<string, object>> RunAsync(TimeSpan cellDuration, Action<string> progress, CancellationToken ct)
+    {
+        await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions(), ct);
+        var admin = cluster.Primary.ConnectionString();
+        await using var full = await StartHostAsync(admin, "bench_full", integrity: true, ct);
+        await using var bare = await StartHostAsync(admin, "bench_bare", integrity: false, ct);
+
+        var results = new List<object>();
+        foreach (var concurrency in Concurrencies)
+        {
+            progress($"{concurrency} concurrent clients");
+            // Two rounds each, interleaved, so drift (caches, autovacuum, the other core) hits both alike.
+            var samples = new Dictionary<string, List<Round>> { ["full"] = [], ["bare"] = [] };
+            for (var round = 0; round < 2; round++)
+            {
+                samples["full"].Add(await RunRoundAsync(full, concurrency, cellDuration / 2, ct));
+                samples["bare"].Add(await RunRoundAsync(bare, concurrency, cellDuration / 2, ct));
+            }
+            var summary = samples.ToDictionary(s => s.Key, s => Summarize(s.Value));
+            results.Add(new Dictionary<string, object>
+            {
+                ["concurrency"] = concurrency,
+                ["full"] = summary["full"],
+                ["bare"] = summary["bare"],
+                ["integrity_cost_pct"] = Math.Round(100 * (1 - (summary["full"].OrdersPerSecond / summary["bare"].OrdersPerSecond)), 1),
+            });
+        }
+        return new Dictionary<string, object>
+        {
+            ["cell_seconds"] = cellDuration.TotalSeconds,
+            ["full"] = "idempotency key claimed and recorded with the order; audit rows written by trigger",
+            ["bare"] = "no idempotency key; audit triggers disabled",
+            ["target_integrity_cost_pct_max"] = 25,
+            ["results"] = results,
+        };
+    }
+
+    sealed record Round(long Orders, double Seconds, List<double> LatenciesMs);
+
+    sealed record Summary(double OrdersPerSecond, double P50Ms, double P95Ms, double P99Ms, long Errors);
+
+    static Summary Summarize(List<Round> rounds)
+    {
+        var latencies = rounds.SelectMany(r => r.LatenciesMs).Order().ToList();
+        return new Summary(
+            Math.Round(rounds.Sum(r => r.Orders) / rounds.Sum(r => r.Seconds), 1),
+            Math.Round(Measure.Quantile(latencies, 0.50), 2),
+            Math.Round(Measure.Quantile(latencies, 0.95), 2),
+            Math.Round(Measure.Quantile(latencies, 0.99), 2),
+            0);
+    }
+
+    static async Task<Round> RunRoundAsync(BenchHost host, int concurrency, TimeSpan duration, CancellationToken ct)
+    {
+        var latencies = new List<double>[concurrency];
+        var start = Stopwatch.GetTimestamp();
+        var workers = Enumerable.Range(0, concurrency).Select(async worker =>
+        {
+            var mine = latencies[worker] = [];
+            while (Stopwatch.GetElapsedTime(start) < duration)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = JsonContent.Create(host.Order) };
+                if (host.Integrity)
+                {
+                    request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString("N"));
+                }
+                var sent = Stopwatch.GetTimestamp();
+                using var response = await host.Client.SendAsync(request, ct);
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new InvalidOperationException($"POST /orders failed during the bench: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+                }
+                mine.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+            }
+        });
+        await Task.WhenAll(workers);
+        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var all = latencies.SelectMany(l => l).ToList();
+        return new Round(all.Count, seconds, all);
+    }
+
+    sealed class BenchHost(WebApplication app, HttpClient client, PlaceOrderRequest order, bool integrity) : IAsyncDisposable
+    {
+        public HttpClient Client => client;
+        public PlaceOrderRequest Order => order;
+        public bool Integrity => integrity;
+
+        public async ValueTask DisposeAsync()
+        {
+            client.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    static async Task<BenchHost> StartHostAsync(string admin, string database, bool integrity, CancellationToken ct)
+    {
+        var app = await CommerceDatabases.ProvisionAsync(admin, database, CommerceService.Orders, "bench", ct);
+        if (!integrity)
+        {
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString);
+            await connection.OpenAsync(ct);
+            await using var disable = new NpgsqlCommand(
+                "ALTER TABLE orders DISABLE TRIGGER orders_audit; ALTER TABLE order_lines DISABLE TRIGGER order_lines_audit", connection);
+            await disable.ExecuteNonQueryAsync(ct);
+        }
+        var host = CommerceHost.Build(new CommerceHostOptions
+        {
+            ConnectionStrings = new Dictionary<CommerceService, string> { [CommerceService.Orders] = app },
+            Urls = "http://127.0.0.1:0",
+            IdempotencyKeysEnabled = integrity,
+        });
+        await host.StartAsync(ct);
+        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(host.Urls.Single()) };
+        var customer = await (await client.PostAsJsonAsync("/orders/customers", new { email = $"bench@{database}.example", name = "Bench" }, ct))
+            .Content.ReadFromJsonAsync<CustomerView>(ct) ?? throw new InvalidOperationException("Could not create the bench customer.");
+        var order = new PlaceOrderRequest(customer.Id, "EUR", [new OrderLineRequest("MUG-1", 2, 900), new OrderLineRequest("TEA-7", 1, 450)]);
+        return new BenchHost(host, client, order, integrity);
+    }
+}

@@ -1,5 +1,0 @@
-namespace Concord.Core.Randomness;
-
-internal static class Placeholder
-{
-}

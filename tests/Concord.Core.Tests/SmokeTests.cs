@@ -1,7 +1,0 @@
-namespace Concord.Core.Tests;
-
-public class SmokeTests
-{
-    [Fact]
-    public void Runs() => Assert.True(true);
-}
