@@ -60,6 +60,6 @@ public class InvariantCheckerTests
     {
         var confused = InvariantChecker.FromFunction("a", h => [new InvariantViolation("b", "wrong name", [])]);
 
-        Assert.Throws<InvalidOperationException>(() => InvariantChecker.Check(Reservations(1), [confused]));
+        Assert.Throws<Concord.Core.InvariantViolationException>(() => InvariantChecker.Check(Reservations(1), [confused]));
     }
 }
