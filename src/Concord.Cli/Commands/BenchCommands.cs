@@ -36,7 +36,31 @@ internal static class BenchCommands
             return Report(output, "orders", results, parse.GetValue(json));
         });
 
-        return new Command("bench", "Quick benchmarks that report numbers measured in the same run") { core, orders };
+        var sim = new Command("sim", "Messages the simulator delivers per second of wall time (one core)") { json };
+        sim.SetAction(parse => Report(output, "sim", ModelBench.Simulator(2_000_000), parse.GetValue(json)));
+
+        var histories = new Option<DirectoryInfo>("--histories")
+        {
+            Description = "Directory of recorded histories",
+            DefaultValueFactory = _ => new DirectoryInfo(Path.Combine(RepositoryRoot() ?? ".", "tests", "Concord.Checkers.Tests", "TestData")),
+        };
+        var checker = new Command("checker", "Time to check every recorded Jepsen history for linearizability") { json, histories };
+        checker.SetAction(parse => Report(output, "checker", ModelBench.Checker(parse.GetValue(histories)!), parse.GetValue(json)));
+
+        return new Command("bench", "Quick benchmarks that report numbers measured in the same run") { core, sim, checker, orders };
+    }
+
+    /// <summary>The directory holding Concord.slnx, searched upwards from the working directory.</summary>
+    static string? RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Concord.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+        return null;
     }
 
     static int Report(TextWriter output, string suite, Dictionary<string, object> results, bool json)

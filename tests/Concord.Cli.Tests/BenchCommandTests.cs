@@ -1,0 +1,37 @@
+using System.Text.Json;
+
+namespace Concord.Cli.Tests;
+
+public sealed class BenchCommandTests
+{
+    [Fact]
+    public async Task Bench_core_reports_checksum_throughput_next_to_a_memory_copy_as_json()
+    {
+        var result = await Concord.RunAsync("bench", "core", "--json", "--seconds", "0.1");
+        Assert.Equal(0, result.ExitCode);
+        var results = JsonDocument.Parse(result.Output).RootElement.GetProperty("results");
+        var copy = results.GetProperty("memory_copy_gb_per_s").GetDouble();
+        var hash = results.GetProperty("checksum_xxhash3_64_gb_per_s").GetDouble();
+        Assert.True(copy > 0 && hash > 0);
+        Assert.Equal(Math.Round(hash / copy, 3), results.GetProperty("checksum_to_memory_copy_ratio").GetDouble(), 2);
+        Assert.True(results.GetProperty("gcounter_64_replicas_merges_per_s").GetDouble() > 0);
+    }
+
+    [Fact]
+    public async Task Bench_checker_times_every_recorded_history()
+    {
+        var result = await Concord.RunAsync("bench", "checker", "--json", "--histories", Path.Combine(AppContext.BaseDirectory, "TestData"));
+        Assert.Equal(0, result.ExitCode);
+        var results = JsonDocument.Parse(result.Output).RootElement.GetProperty("results");
+        Assert.Equal(54, results.GetProperty("histories").GetInt32());
+        Assert.Equal(12, results.GetProperty("verdicts").GetProperty("Linearizable").GetInt32());
+    }
+
+    [Fact]
+    public async Task Bench_checker_without_histories_is_a_usage_error()
+    {
+        var result = await Concord.RunAsync("bench", "checker", "--histories", "/nonexistent");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--histories", result.Error, StringComparison.Ordinal);
+    }
+}
