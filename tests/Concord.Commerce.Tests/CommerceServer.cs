@@ -22,7 +22,10 @@ internal sealed class CommerceServer : IAsyncDisposable
 
     public IReadOnlyDictionary<CommerceService, CommerceDatabase> Databases { get; }
 
-    public static async Task<CommerceServer> StartAsync(PostgresFixture fixture, params CommerceService[] services)
+    public static Task<CommerceServer> StartAsync(PostgresFixture fixture, params CommerceService[] services) =>
+        StartAsync(fixture, TimeProvider.System, services);
+
+    public static async Task<CommerceServer> StartAsync(PostgresFixture fixture, TimeProvider time, params CommerceService[] services)
     {
         var databases = new Dictionary<CommerceService, CommerceDatabase>();
         foreach (var service in services)
@@ -33,6 +36,7 @@ internal sealed class CommerceServer : IAsyncDisposable
         {
             ConnectionStrings = databases.ToDictionary(d => d.Key, d => d.Value.AppConnectionString),
             Urls = "http://127.0.0.1:0",
+            Time = time,
         });
         await app.StartAsync(TestContext.Current.CancellationToken);
         var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(30) };

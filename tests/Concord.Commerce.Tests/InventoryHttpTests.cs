@@ -167,3 +167,38 @@ public sealed class InventoryHttpTests(PostgresFixture fixture)
         Assert.Equal((8, 0), (stock!.OnHand, stock.Reserved));
     }
 }
+
+public sealed class IdempotencyExpiryTests(PostgresFixture fixture)
+{
+    [Fact]
+    public async Task A_key_is_remembered_for_24_hours_then_forgotten_and_swept()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await CommerceServer.StartAsync(fixture, time, CommerceService.Inventory);
+        (await server.PostAsync("/inventory/skus", new { sku = "SKU-1", onHand = 100 })).EnsureSuccessStatusCode();
+        var first = new { orderId = Guid.NewGuid(), sku = "SKU-1", quantity = 1 };
+        var second = new { orderId = Guid.NewGuid(), sku = "SKU-1", quantity = 2 };
+        (await server.PostAsync("/inventory/reservations", first, "day-key")).EnsureSuccessStatusCode();
+
+        time.Advance(TimeSpan.FromHours(23));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await server.PostAsync("/inventory/reservations", second, "day-key")).StatusCode);
+
+        time.Advance(TimeSpan.FromHours(2)); // 25 h: the key has expired and starts a new life
+        var reused = await server.PostAsync("/inventory/reservations", second, "day-key");
+        Assert.Equal(HttpStatusCode.Created, reused.StatusCode);
+        Assert.False(reused.Headers.Contains("Idempotent-Replayed"));
+
+        // The sweeper runs on the host's clock: a key past its lifetime disappears.
+        (await server.PostAsync("/inventory/reservations", new { orderId = Guid.NewGuid(), sku = "SKU-1", quantity = 1 }, "other-key")).EnsureSuccessStatusCode();
+        var db = server.Databases[CommerceService.Inventory];
+        Assert.Equal(2L, await db.ScalarAsApp<long>("SELECT count(*) FROM idempotency_keys"));
+        time.Advance(TimeSpan.FromHours(25));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await db.ScalarAsApp<long>("SELECT count(*) FROM idempotency_keys") > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the sweeper did not remove expired keys");
+            time.Advance(TimeSpan.FromMinutes(5));
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+}
