@@ -1,0 +1,72 @@
+using Npgsql;
+
+namespace Concord.Postgres.Messaging;
+
+/// <summary>
+/// Takes messages off one PostgreSQL-backed queue and hands them to a handler, at least once and
+/// in order per partition key. The handler does its work in its own database with
+/// <see cref="Inbox.TryRecordAsync"/> in the same transaction; the message leaves the queue only
+/// after the handler returns, so a crash in between redelivers it and the inbox skips it.
+/// </summary>
+public sealed class QueueConsumer(NpgsqlDataSource bus, string queue, int batchSizeMax = 64)
+{
+    /// <summary>One round: claims the oldest message of each key, handles them in order, removes the handled ones.</summary>
+    public async Task<int> ConsumeBatchAsync(Func<OutboxMessage, CancellationToken, Task> handle, CancellationToken cancellationToken)
+    {
+        await using var connection = await bus.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var claimed = new List<(long Position, OutboxMessage Message)>();
+        await using (var heads = new NpgsqlCommand("""
+            SELECT q.position, q.message_id, q.message_type, q.partition_key, q.payload
+              FROM queue_messages q
+             WHERE q.queue = @queue
+               AND NOT EXISTS (SELECT 1 FROM queue_messages e
+                                WHERE e.queue = q.queue AND e.partition_key = q.partition_key AND e.position < q.position)
+             ORDER BY q.position
+             LIMIT @batch
+               FOR UPDATE SKIP LOCKED
+            """, connection, transaction))
+        {
+            heads.Parameters.AddWithValue("queue", queue);
+            heads.Parameters.AddWithValue("batch", batchSizeMax);
+            await using var reader = await heads.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                claimed.Add((reader.GetInt64(0),
+                    new OutboxMessage(reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetFieldValue<byte[]>(4))));
+            }
+        }
+
+        var handled = new List<long>();
+        foreach (var (position, message) in claimed)
+        {
+            // A failing message stops the round: later messages of its key must wait behind it,
+            // and handled ones are still acknowledged below.
+            try
+            {
+                await handle(message, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (handled.Count > 0)
+            {
+                break;
+            }
+            handled.Add(position);
+        }
+        await using (var ack = new NpgsqlCommand("DELETE FROM queue_messages WHERE position = ANY(@positions)", connection, transaction))
+        {
+            ack.Parameters.AddWithValue("positions", handled.ToArray());
+            await ack.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        MessagingMetrics.Consumed.Add(handled.Count, new KeyValuePair<string, object?>("queue", queue));
+        return handled.Count;
+    }
+
+    /// <summary>Messages waiting in the queue.</summary>
+    public async Task<long> DepthAsync(CancellationToken cancellationToken)
+    {
+        await using var count = bus.CreateCommand("SELECT count(*) FROM queue_messages WHERE queue = @queue");
+        count.Parameters.AddWithValue("queue", queue);
+        return (long)(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+}

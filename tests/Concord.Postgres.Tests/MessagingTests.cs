@@ -1,0 +1,211 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Concord.Postgres.Messaging;
+using Concord.Postgres.Migrations;
+using Concord.Testing;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace Concord.Postgres.Tests;
+
+public sealed class MessagingTests(PostgresFixture fixture)
+{
+    static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    sealed record Databases(NpgsqlDataSource Service, NpgsqlDataSource Bus) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Service.DisposeAsync();
+            await Bus.DisposeAsync();
+        }
+    }
+
+    async Task<Databases> CreateAsync()
+    {
+        var service = await fixture.CreateDatabaseAsync();
+        var bus = await fixture.CreateDatabaseAsync();
+        await MigrationRunner.ApplyAsync(service, MessagingSchemas.OutboxAndInbox, Cancel);
+        await MigrationRunner.ApplyAsync(bus, MessagingSchemas.Queues, Cancel);
+        return new Databases(NpgsqlDataSource.Create(service), NpgsqlDataSource.Create(bus));
+    }
+
+    static OutboxMessage Message(string key, int sequence) =>
+        new($"{key}-{sequence}", "test.event", key, Encoding.UTF8.GetBytes($"{key}:{sequence}"));
+
+    static async Task AppendAsync(NpgsqlDataSource db, OutboxMessage message, bool commit = true)
+    {
+        await using var connection = await db.OpenConnectionAsync(Cancel);
+        await using var transaction = await connection.BeginTransactionAsync(Cancel);
+        await Outbox.AppendAsync(connection, transaction, message, Cancel);
+        if (commit)
+        {
+            await transaction.CommitAsync(Cancel);
+        }
+        else
+        {
+            await transaction.RollbackAsync(Cancel);
+        }
+    }
+
+    static async Task<List<string>> QueueAsync(NpgsqlDataSource bus, string queue = "q")
+    {
+        await using var select = bus.CreateCommand("SELECT message_id FROM queue_messages WHERE queue = @queue ORDER BY position");
+        select.Parameters.AddWithValue("queue", queue);
+        await using var reader = await select.ExecuteReaderAsync(Cancel);
+        var ids = new List<string>();
+        while (await reader.ReadAsync(Cancel))
+        {
+            ids.Add(reader.GetString(0));
+        }
+        return ids;
+    }
+
+    [Fact]
+    public async Task Only_committed_messages_are_published_and_in_order()
+    {
+        await using var db = await CreateAsync();
+        var relay = new OutboxRelay(db.Service, new PostgresQueueTransport(db.Bus, _ => ["q"]), new RelayOptions(), TimeProvider.System);
+        await AppendAsync(db.Service, Message("a", 1));
+        await AppendAsync(db.Service, Message("a", 2), commit: false); // rolled back: must never be published
+        await AppendAsync(db.Service, Message("a", 3));
+        await AppendAsync(db.Service, Message("b", 1));
+
+        Assert.Equal(3, await relay.PublishBatchAsync(Cancel));
+        Assert.Equal(0, await relay.PublishBatchAsync(Cancel));
+        Assert.Equal(["a-1", "a-3", "b-1"], await QueueAsync(db.Bus));
+    }
+
+    [Fact]
+    public async Task Several_relays_at_once_deliver_every_message_and_keep_each_keys_order()
+    {
+        await using var db = await CreateAsync();
+        var transport = new PostgresQueueTransport(db.Bus, _ => ["q"]);
+        const int keys = 12, perKey = 25;
+
+        using var writersDone = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, keys).Select(k => Task.Run(async () =>
+        {
+            for (var i = 1; i <= perKey; i++)
+            {
+                await AppendAsync(db.Service, Message($"k{k}", i));
+            }
+        }, Cancel)).ToList();
+        var relays = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            var relay = new OutboxRelay(db.Service, transport, new RelayOptions { BatchSizeMax = 7 }, TimeProvider.System);
+            while (!writersDone.IsCancellationRequested || await relay.PublishBatchAsync(Cancel) > 0)
+            {
+                await relay.PublishBatchAsync(Cancel);
+            }
+        }, Cancel)).ToList();
+        await Task.WhenAll(writers);
+        await writersDone.CancelAsync();
+        await Task.WhenAll(relays);
+
+        var queued = await QueueAsync(db.Bus);
+        var firsts = queued.Distinct().ToList(); // at least once: order is judged on first deliveries
+        Assert.Equal(keys * perKey, firsts.Count);
+        foreach (var group in firsts.GroupBy(id => id.Split('-')[0]))
+        {
+            var sequence = group.Select(id => int.Parse(id.Split('-')[1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(Enumerable.Range(1, perKey), sequence);
+        }
+    }
+
+    [Fact]
+    public async Task A_running_relay_wakes_on_notify_long_before_its_poll_interval()
+    {
+        await using var db = await CreateAsync();
+        var relay = new OutboxRelay(db.Service, new PostgresQueueTransport(db.Bus, _ => ["q"]), new RelayOptions { PollInterval = TimeSpan.FromMinutes(5) },
+            TimeProvider.System);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        var running = relay.RunAsync(cancellationToken: stop.Token);
+        await Task.Delay(300, Cancel); // let it drain and start listening
+
+        var appended = DateTime.UtcNow;
+        await AppendAsync(db.Service, Message("n", 1));
+        while ((await QueueAsync(db.Bus)).Count == 0)
+        {
+            Assert.True(DateTime.UtcNow - appended < TimeSpan.FromSeconds(20), "the relay did not wake on NOTIFY");
+            await Task.Delay(20, Cancel);
+        }
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Fact]
+    public async Task Published_rows_are_pruned_after_the_retention_period()
+    {
+        await using var db = await CreateAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var relay = new OutboxRelay(db.Service, new PostgresQueueTransport(db.Bus, _ => ["q"]), new RelayOptions { Retention = TimeSpan.FromHours(1) }, time);
+        await AppendAsync(db.Service, Message("p", 1));
+        await relay.PublishBatchAsync(Cancel);
+        await AppendAsync(db.Service, Message("p", 2)); // unpublished: never pruned
+
+        Assert.Equal(0, await relay.PruneAsync(Cancel));
+        time.Advance(TimeSpan.FromHours(2));
+        Assert.Equal(1, await relay.PruneAsync(Cancel));
+        await using var count = db.Service.CreateCommand("SELECT count(*) FROM outbox");
+        Assert.Equal(1L, await count.ExecuteScalarAsync(Cancel));
+    }
+
+    [Fact]
+    public async Task The_inbox_applies_a_redelivered_message_once_and_consumers_keep_key_order()
+    {
+        await using var db = await CreateAsync();
+        await using (var table = db.Service.CreateCommand("CREATE TABLE effects (message_id text, key text, n int)"))
+        {
+            await table.ExecuteNonQueryAsync(Cancel);
+        }
+        var transport = new PostgresQueueTransport(db.Bus, _ => ["q"]);
+        var messages = Enumerable.Range(1, 20).SelectMany(i => new[] { Message("x", i), Message("y", i) }).ToList();
+        await transport.PublishAsync(messages, Cancel);
+        await transport.PublishAsync(messages.Where((_, i) => i % 3 == 0).ToList(), Cancel); // redeliveries
+
+        var duplicates = 0;
+        async Task Handle(OutboxMessage message, CancellationToken ct)
+        {
+            await using var connection = await db.Service.OpenConnectionAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            if (await Inbox.TryRecordAsync(connection, transaction, "test-consumer", message.Id, ct))
+            {
+                await using var effect = new NpgsqlCommand("INSERT INTO effects VALUES (@id, @key, @n)", connection, transaction);
+                effect.Parameters.AddWithValue("id", message.Id);
+                effect.Parameters.AddWithValue("key", message.PartitionKey);
+                effect.Parameters.AddWithValue("n", int.Parse(message.Id.Split('-')[1], System.Globalization.CultureInfo.InvariantCulture));
+                await effect.ExecuteNonQueryAsync(ct);
+            }
+            else
+            {
+                Interlocked.Increment(ref duplicates);
+            }
+            await transaction.CommitAsync(ct);
+        }
+
+        var consumers = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            var consumer = new QueueConsumer(db.Bus, "q", batchSizeMax: 5);
+            while (await consumer.DepthAsync(Cancel) > 0)
+            {
+                await consumer.ConsumeBatchAsync(Handle, Cancel);
+            }
+        }, Cancel));
+        await Task.WhenAll(consumers);
+
+        Assert.Equal(messages.Count(m => messages.IndexOf(m) % 3 == 0), duplicates);
+        await using var read = db.Service.CreateCommand("SELECT key, n FROM effects ORDER BY ctid");
+        await using var reader = await read.ExecuteReaderAsync(Cancel);
+        var effects = new List<(string Key, int N)>();
+        while (await reader.ReadAsync(Cancel))
+        {
+            effects.Add((reader.GetString(0), reader.GetInt32(1)));
+        }
+        Assert.Equal(40, effects.Count); // each message's effect exactly once
+        foreach (var key in new[] { "x", "y" })
+        {
+            Assert.Equal(Enumerable.Range(1, 20), effects.Where(e => e.Key == key).Select(e => e.N));
+        }
+    }
+}
