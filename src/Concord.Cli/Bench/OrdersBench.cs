@@ -11,11 +11,11 @@ namespace Concord.Cli.Bench;
 
 /// <summary>
 /// <c>concord bench orders</c>: POST /orders over real HTTP on loopback against a throwaway local
-/// cluster, with 1, 8 and 32 concurrent clients, on two hosts measured in the same run and
-/// interleaved: <c>full</c> (idempotency key claimed and recorded, audit triggers on) and
-/// <c>bare</c> (no idempotency key, audit triggers disabled). Both keep every schema invariant: the
-/// deferred total check is the product, not an optional feature. Creation has no version check to
-/// switch off; versions guard updates.
+/// cluster, with 1, 8 and 32 concurrent clients, on four hosts measured in the same run and
+/// interleaved: <c>full</c> (idempotency key claimed and recorded, audit triggers on), <c>bare</c>
+/// (neither), and each feature alone, so the cost of each shows. All keep every schema invariant:
+/// the deferred total check is the product, not an optional feature. Creation has no version check
+/// to switch off; versions guard updates.
 /// </summary>
 internal static class OrdersBench
 {
@@ -25,34 +25,62 @@ internal static class OrdersBench
     {
         await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions(), ct);
         var admin = cluster.Primary.ConnectionString();
-        await using var full = await StartHostAsync(admin, "bench_full", integrity: true, ct);
-        await using var bare = await StartHostAsync(admin, "bench_bare", integrity: false, ct);
+        var hosts = new Dictionary<string, BenchHost>
+        {
+            ["full"] = await StartHostAsync(admin, "bench_full", idempotency: true, audit: true, ct),
+            ["bare"] = await StartHostAsync(admin, "bench_bare", idempotency: false, audit: false, ct),
+            ["idempotency_only"] = await StartHostAsync(admin, "bench_idempotency", idempotency: true, audit: false, ct),
+            ["audit_only"] = await StartHostAsync(admin, "bench_audit", idempotency: false, audit: true, ct),
+        };
+        try
+        {
+            return await MeasureAsync(hosts, cellDuration, progress, ct);
+        }
+        finally
+        {
+            foreach (var host in hosts.Values)
+            {
+                await host.DisposeAsync();
+            }
+        }
+    }
+
+    static async Task<Dictionary<string, object>> MeasureAsync(Dictionary<string, BenchHost> hosts, TimeSpan cellDuration, Action<string> progress,
+        CancellationToken ct)
+    {
 
         var results = new List<object>();
         foreach (var concurrency in Concurrencies)
         {
             progress($"{concurrency} concurrent clients");
             // Two rounds each, interleaved, so drift (caches, autovacuum, the other core) hits both alike.
-            var samples = new Dictionary<string, List<Round>> { ["full"] = [], ["bare"] = [] };
+            var samples = hosts.Keys.ToDictionary(name => name, _ => new List<Round>());
             for (var round = 0; round < 2; round++)
             {
-                samples["full"].Add(await RunRoundAsync(full, concurrency, cellDuration / 2, ct));
-                samples["bare"].Add(await RunRoundAsync(bare, concurrency, cellDuration / 2, ct));
+                foreach (var (name, host) in hosts)
+                {
+                    samples[name].Add(await RunRoundAsync(host, concurrency, cellDuration / 2, ct));
+                }
             }
             var summary = samples.ToDictionary(s => s.Key, s => Summarize(s.Value));
-            results.Add(new Dictionary<string, object>
+            double Cost(string variant) => Math.Round(100 * (1 - (summary[variant].OrdersPerSecond / summary["bare"].OrdersPerSecond)), 1);
+            var row = new Dictionary<string, object> { ["concurrency"] = concurrency };
+            foreach (var (name, value) in summary)
             {
-                ["concurrency"] = concurrency,
-                ["full"] = summary["full"],
-                ["bare"] = summary["bare"],
-                ["integrity_cost_pct"] = Math.Round(100 * (1 - (summary["full"].OrdersPerSecond / summary["bare"].OrdersPerSecond)), 1),
-            });
+                row[name] = value;
+            }
+            row["integrity_cost_pct"] = Cost("full");
+            row["idempotency_cost_pct"] = Cost("idempotency_only");
+            row["audit_cost_pct"] = Cost("audit_only");
+            results.Add(row);
         }
         return new Dictionary<string, object>
         {
             ["cell_seconds"] = cellDuration.TotalSeconds,
             ["full"] = "idempotency key claimed and recorded with the order; audit rows written by trigger",
             ["bare"] = "no idempotency key; audit triggers disabled",
+            ["idempotency_only"] = "idempotency key on; audit triggers disabled",
+            ["audit_only"] = "no idempotency key; audit triggers on",
             ["target_integrity_cost_pct_max"] = 25,
             ["results"] = results,
         };
@@ -83,7 +111,7 @@ internal static class OrdersBench
             while (Stopwatch.GetElapsedTime(start) < duration)
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = JsonContent.Create(host.Order) };
-                if (host.Integrity)
+                if (host.Idempotency)
                 {
                     request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString("N"));
                 }
@@ -102,11 +130,11 @@ internal static class OrdersBench
         return new Round(all.Count, seconds, all);
     }
 
-    sealed class BenchHost(WebApplication app, HttpClient client, PlaceOrderRequest order, bool integrity) : IAsyncDisposable
+    sealed class BenchHost(WebApplication app, HttpClient client, PlaceOrderRequest order, bool idempotency) : IAsyncDisposable
     {
         public HttpClient Client => client;
         public PlaceOrderRequest Order => order;
-        public bool Integrity => integrity;
+        public bool Idempotency => idempotency;
 
         public async ValueTask DisposeAsync()
         {
@@ -116,10 +144,10 @@ internal static class OrdersBench
         }
     }
 
-    static async Task<BenchHost> StartHostAsync(string admin, string database, bool integrity, CancellationToken ct)
+    static async Task<BenchHost> StartHostAsync(string admin, string database, bool idempotency, bool audit, CancellationToken ct)
     {
         var app = await CommerceDatabases.ProvisionAsync(admin, database, CommerceService.Orders, "bench", ct);
-        if (!integrity)
+        if (!audit)
         {
             await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString);
             await connection.OpenAsync(ct);
@@ -131,13 +159,13 @@ internal static class OrdersBench
         {
             ConnectionStrings = new Dictionary<CommerceService, string> { [CommerceService.Orders] = app },
             Urls = "http://127.0.0.1:0",
-            IdempotencyKeysEnabled = integrity,
+            IdempotencyKeysEnabled = idempotency,
         });
         await host.StartAsync(ct);
         var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(host.Urls.Single()) };
         var customer = await (await client.PostAsJsonAsync("/orders/customers", new { email = $"bench@{database}.example", name = "Bench" }, ct))
             .Content.ReadFromJsonAsync<CustomerView>(ct) ?? throw new InvalidOperationException("Could not create the bench customer.");
         var order = new PlaceOrderRequest(customer.Id, "EUR", [new OrderLineRequest("MUG-1", 2, 900), new OrderLineRequest("TEA-7", 1, 450)]);
-        return new BenchHost(host, client, order, integrity);
+        return new BenchHost(host, client, order, idempotency);
     }
 }
