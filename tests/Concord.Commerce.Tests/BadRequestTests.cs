@@ -29,16 +29,59 @@ public sealed class BadRequestTests(PostgresFixture fixture)
         { "negative stock", "/inventory/skus", "application/json", """{"sku": "NEW-1", "onHand": -1}""", 400, "/problems/validation-failed" },
         { "duplicate SKU", "/inventory/skus", "application/json", """{"sku": "SKU-1", "onHand": 1}""", 409, "/problems/conflict" },
         { "unknown route", "/inventory/nothing-here", "application/json", "{}", 404, "" },
+        { "order without lines", "/orders", "application/json", $$$"""{"customerId": "{{{Customer}}}", "currency": "EUR", "lines": []}""", 400, "/problems/validation-failed" },
+        { "order with absurd quantity", "/orders", "application/json", $$$"""{"customerId": "{{{Customer}}}", "currency": "EUR", "lines": [{"sku": "SKU-1", "quantity": 5000, "unitPriceMinor": 100}]}""", 400, "/problems/validation-failed" },
+        { "order with a negative price", "/orders", "application/json", $$$"""{"customerId": "{{{Customer}}}", "currency": "EUR", "lines": [{"sku": "SKU-1", "quantity": 1, "unitPriceMinor": -1}]}""", 400, "/problems/validation-failed" },
+        { "order in a made-up currency", "/orders", "application/json", $$$"""{"customerId": "{{{Customer}}}", "currency": "euro", "lines": [{"sku": "SKU-1", "quantity": 1, "unitPriceMinor": 1}]}""", 400, "/problems/validation-failed" },
+        { "order for an unknown customer", "/orders", "application/json", """{"customerId": "6f1c1f52-0000-4000-8000-00000000dead", "currency": "EUR", "lines": [{"sku": "SKU-1", "quantity": 1, "unitPriceMinor": 1}]}""", 404, "/problems/not-found" },
+        { "customer with a bad email", "/orders/customers", "application/json", """{"email": "not an email", "name": "X"}""", 400, "/problems/validation-failed" },
+        { "transfer with a zero amount", "/payments/transfers", "application/json", """{"currency": "EUR", "kind": "transfer", "postings": [{"accountId": "alice", "side": "debit", "amountMinor": 0}, {"accountId": "shop", "side": "credit", "amountMinor": 0}]}""", 400, "/problems/validation-failed" },
+        { "transfer with an unknown side", "/payments/transfers", "application/json", """{"currency": "EUR", "kind": "transfer", "postings": [{"accountId": "alice", "side": "sideways", "amountMinor": 5}, {"accountId": "shop", "side": "credit", "amountMinor": 5}]}""", 400, "/problems/malformed-request" },
+        { "transfer of an unknown kind", "/payments/transfers", "application/json", """{"currency": "EUR", "kind": "gift", "postings": [{"accountId": "alice", "side": "debit", "amountMinor": 5}, {"accountId": "shop", "side": "credit", "amountMinor": 5}]}""", 400, "/problems/validation-failed" },
+        { "transfer with one posting", "/payments/transfers", "application/json", """{"currency": "EUR", "kind": "transfer", "postings": [{"accountId": "alice", "side": "debit", "amountMinor": 5}]}""", 400, "/problems/validation-failed" },
+        { "account with a positive floor", "/payments/accounts", "application/json", """{"id": "bob", "currency": "EUR", "floorMinor": 5}""", 400, "/problems/validation-failed" },
+        { "duplicate account", "/payments/accounts", "application/json", """{"id": "alice", "currency": "EUR"}""", 409, "/problems/conflict" },
+        { "product with a blank name", "/catalog/products", "application/json", """{"sku": "MUG-2", "name": "", "priceMinor": 5, "currency": "EUR"}""", 400, "/problems/validation-failed" },
+        { "list beyond the page limit", "/catalog/products?limit=0", "", "", 400, "/problems/validation-failed" },
     };
+
+    const string Customer = "6f1c1f52-0000-4000-8000-0000000000c1";
+
+    // One server for every case: each case only reads or is refused, so they cannot disturb one another.
+    static readonly SemaphoreSlim Gate = new(1);
+    static CommerceServer? _server;
+
+    async Task<CommerceServer> ServerAsync()
+    {
+        await Gate.WaitAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            if (_server is null)
+            {
+                var server = await CommerceServer.StartAsync(fixture, CommerceService.Orders, CommerceService.Payments, CommerceService.Inventory,
+                    CommerceService.Catalog);
+                (await server.PostAsync("/inventory/skus", new { sku = "SKU-1", onHand = 5 })).EnsureSuccessStatusCode();
+                (await server.PostAsync("/payments/accounts", new { id = "alice", currency = "EUR" })).EnsureSuccessStatusCode();
+                await server.Databases[CommerceService.Orders].ExecuteAsApp(
+                    $"INSERT INTO customers (id, email, name) VALUES ('{Customer}', 'c@example.com', 'C')");
+                _server = server;
+            }
+            return _server;
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
     public async Task Each_bad_request_gets_its_status_and_problem_type(string name, string path, string contentType, string body, int status, string type)
     {
-        await using var server = await CommerceServer.StartAsync(fixture, CommerceService.Inventory);
-        (await server.PostAsync("/inventory/skus", new { sku = "SKU-1", onHand = 5 })).EnsureSuccessStatusCode();
-
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, contentType) };
+        var server = await ServerAsync();
+        using var request = contentType.Length == 0
+            ? new HttpRequestMessage(HttpMethod.Get, path)
+            : new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, contentType) };
         request.Headers.Add("Idempotency-Key", $"bad-{name}");
         var response = await server.Client.SendAsync(request, TestContext.Current.CancellationToken);
         var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
