@@ -109,3 +109,20 @@ public sealed class AuditLogTests(PostgresFixture fixture)
         return (T)(await command.ExecuteScalarAsync(Cancel))!;
     }
 }
+
+public sealed class AuditLogStatementTests(PostgresFixture fixture)
+{
+    [Fact]
+    public async Task A_multi_row_statement_writes_one_audit_row_per_row_and_keys_are_immutable()
+    {
+        var db = await CommerceDatabase.ProvisionAsync(fixture, CommerceService.Catalog);
+        await db.ExecuteAsApp("INSERT INTO products (sku, name, price_minor, currency) SELECT 'SKU-' || i, 'P' || i, i, 'EUR' FROM generate_series(1, 5) i");
+        await db.ExecuteAsApp("UPDATE products SET price_minor = price_minor * 10, version = version + 1");
+        Assert.Equal(5L, await db.ScalarAsApp<long>("SELECT count(*) FROM audit_log WHERE operation = 'INSERT'"));
+        Assert.Equal(5L, await db.ScalarAsApp<long>(
+            "SELECT count(*) FROM audit_log WHERE operation = 'UPDATE' AND (after->>'price_minor')::int = 10 * (before->>'price_minor')::int AND row_key->>'sku' = after->>'sku'"));
+
+        var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => db.ExecuteAsApp("UPDATE products SET sku = 'RENAMED' WHERE sku = 'SKU-1'"));
+        Assert.Equal(Npgsql.PostgresErrorCodes.CheckViolation, refused.SqlState);
+    }
+}

@@ -152,7 +152,16 @@ internal static class OrdersBench
             await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString);
             await connection.OpenAsync(ct);
             await using var disable = new NpgsqlCommand(
-                "ALTER TABLE orders DISABLE TRIGGER orders_audit; ALTER TABLE order_lines DISABLE TRIGGER order_lines_audit", connection);
+                """
+                DO $$
+                DECLARE t record;
+                BEGIN
+                    FOR t IN SELECT tgrelid::regclass AS tbl, tgname FROM pg_trigger WHERE tgname LIKE '%\_audit\_%' LOOP
+                        EXECUTE format('ALTER TABLE %s DISABLE TRIGGER %I', t.tbl, t.tgname);
+                    END LOOP;
+                END
+                $$
+                """, connection);
             await disable.ExecuteNonQueryAsync(ct);
         }
         var host = CommerceHost.Build(new CommerceHostOptions

@@ -8,6 +8,6 @@ CREATE TABLE products (
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE TRIGGER products_audit AFTER INSERT OR UPDATE OR DELETE ON products FOR EACH ROW EXECUTE FUNCTION audit_row('sku');
+SELECT audit_table('products', 'sku');
 
 GRANT SELECT, INSERT, UPDATE ON products TO concord_app;

@@ -49,9 +49,7 @@ CREATE CONSTRAINT TRIGGER stock_reserved_matches_holds AFTER INSERT OR UPDATE OR
 CREATE CONSTRAINT TRIGGER stock_reserved_matches_holds AFTER INSERT OR UPDATE OF reserved ON stock
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_stock_reserved_matches_holds();
 
-CREATE TRIGGER stock_audit AFTER INSERT OR UPDATE OR DELETE ON stock
-    FOR EACH ROW EXECUTE FUNCTION audit_row('sku');
-CREATE TRIGGER reservations_audit AFTER INSERT OR UPDATE OR DELETE ON reservations
-    FOR EACH ROW EXECUTE FUNCTION audit_row('order_id', 'sku');
+SELECT audit_table('stock', 'sku');
+SELECT audit_table('reservations', 'order_id', 'sku');
 
 GRANT SELECT, INSERT, UPDATE ON stock, reservations TO concord_app;

@@ -107,9 +107,9 @@ CREATE CONSTRAINT TRIGGER order_total_matches_lines AFTER INSERT OR UPDATE OF to
 CREATE CONSTRAINT TRIGGER order_total_matches_lines AFTER INSERT OR UPDATE OR DELETE ON order_lines
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_order_total_matches_lines();
 
-CREATE TRIGGER customers_audit AFTER INSERT OR UPDATE OR DELETE ON customers FOR EACH ROW EXECUTE FUNCTION audit_row('id');
-CREATE TRIGGER orders_audit AFTER INSERT OR UPDATE OR DELETE ON orders FOR EACH ROW EXECUTE FUNCTION audit_row('id');
-CREATE TRIGGER order_lines_audit AFTER INSERT OR UPDATE OR DELETE ON order_lines FOR EACH ROW EXECUTE FUNCTION audit_row('order_id', 'line_no');
+SELECT audit_table('customers', 'id');
+SELECT audit_table('orders', 'id');
+SELECT audit_table('order_lines', 'order_id', 'line_no');
 
 GRANT SELECT, INSERT, UPDATE ON customers, orders, order_lines TO concord_app;
 GRANT SELECT ON order_status_transitions TO concord_app;

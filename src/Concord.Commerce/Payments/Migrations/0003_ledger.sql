@@ -77,9 +77,9 @@ CREATE CONSTRAINT TRIGGER transfer_balanced AFTER INSERT ON transfers
 CREATE CONSTRAINT TRIGGER transfer_balanced AFTER INSERT ON postings
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_transfer_balanced();
 
-CREATE TRIGGER accounts_audit AFTER INSERT OR UPDATE OR DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION audit_row('id');
-CREATE TRIGGER transfers_audit AFTER INSERT ON transfers FOR EACH ROW EXECUTE FUNCTION audit_row('id');
-CREATE TRIGGER postings_audit AFTER INSERT ON postings FOR EACH ROW EXECUTE FUNCTION audit_row('transfer_id', 'account_id', 'side');
+SELECT audit_table('accounts', 'id');
+SELECT audit_table('transfers', 'id');
+SELECT audit_table('postings', 'transfer_id', 'account_id', 'side');
 
 -- Least privilege: open accounts and post transfers; no UPDATE or DELETE on the ledger at all.
 GRANT SELECT ON accounts, transfers, postings TO concord_app;

@@ -1,6 +1,6 @@
--- The immutable audit log. Every audited table has an AFTER trigger that calls audit_row(key columns…),
--- so each mutation writes its audit row in the mutating transaction: no audit row without the change,
--- no change without the audit row.
+-- The immutable audit log. Every audited table gets triggers from audit_table(table, key columns…),
+-- so each mutation writes its audit rows in the mutating transaction: no audit row without the
+-- change, no change without the audit row.
 CREATE TABLE audit_log (
     id             bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     hlc            bigint      NOT NULL,
@@ -31,26 +31,53 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 -- The application sets concord.hlc (its hybrid logical clock, 48-bit ms + 16-bit counter) and
 -- concord.actor with SET LOCAL in each transaction. An ad-hoc session falls back to the wall clock
 -- in the same encoding with a zero counter, and to its login role as the actor.
-CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
+--
+-- Statement-level triggers with transition tables: one INSERT … SELECT per statement, whatever its
+-- row count, instead of one PL/pgSQL call per row. An UPDATE pairs old and new rows by key, so an
+-- update that changes a key finds no partner and is refused by audit_log's CHECKs: keys of audited
+-- tables are immutable.
+CREATE FUNCTION audit_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    source  jsonb := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
-    row_key jsonb := '{}';
-    key_column text;
+    stamp bigint := coalesce(nullif(current_setting('concord.hlc', true), '')::bigint,
+                             floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint << 16);
+    actor text := coalesce(nullif(current_setting('concord.actor', true), ''), session_user);
+    key_columns text[] := TG_ARGV;
 BEGIN
-    FOREACH key_column IN ARRAY TG_ARGV LOOP
-        row_key := row_key || jsonb_build_object(key_column, source -> key_column);
-    END LOOP;
-    INSERT INTO audit_log (hlc, actor, table_name, row_key, operation, before, after)
-    VALUES (
-        coalesce(nullif(current_setting('concord.hlc', true), '')::bigint,
-                 floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint << 16),
-        coalesce(nullif(current_setting('concord.actor', true), ''), session_user),
-        TG_TABLE_NAME,
-        row_key,
-        TG_OP,
-        CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
-        CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END);
+    -- Separate branches: a transition table exists only for its own event.
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO audit_log (hlc, actor, table_name, row_key, operation, before, after)
+        SELECT stamp, actor, TG_TABLE_NAME, (SELECT jsonb_object_agg(k, r.j -> k) FROM unnest(key_columns) k), 'INSERT', NULL, r.j
+          FROM (SELECT to_jsonb(n) AS j FROM new_rows n) r;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO audit_log (hlc, actor, table_name, row_key, operation, before, after)
+        SELECT stamp, actor, TG_TABLE_NAME, (SELECT jsonb_object_agg(k, r.j -> k) FROM unnest(key_columns) k), 'DELETE', r.j, NULL
+          FROM (SELECT to_jsonb(o) AS j FROM old_rows o) r;
+    ELSE
+        INSERT INTO audit_log (hlc, actor, table_name, row_key, operation, before, after)
+        SELECT stamp, actor, TG_TABLE_NAME, coalesce(o.k, n.k), 'UPDATE', o.j, n.j
+          FROM (SELECT x.j, (SELECT jsonb_object_agg(c, x.j -> c) FROM unnest(key_columns) c) AS k
+                  FROM (SELECT to_jsonb(o) AS j FROM old_rows o) x) o
+          FULL JOIN
+               (SELECT y.j, (SELECT jsonb_object_agg(c, y.j -> c) FROM unnest(key_columns) c) AS k
+                  FROM (SELECT to_jsonb(n) AS j FROM new_rows n) y) n
+            ON o.k = n.k;
+    END IF;
     RETURN NULL;
+END
+$$;
+
+-- Audits a table: three statement triggers named <table>_audit_insert|update|delete.
+CREATE FUNCTION audit_table(audited regclass, VARIADIC key_columns text[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    name text := (SELECT relname FROM pg_class WHERE oid = audited);
+    arguments text := (SELECT string_agg(quote_literal(k), ', ') FROM unnest(key_columns) k);
+BEGIN
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_rows(%s)',
+                   name || '_audit_insert', audited, arguments);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_rows(%s)',
+                   name || '_audit_update', audited, arguments);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_rows(%s)',
+                   name || '_audit_delete', audited, arguments);
 END
 $$;
 
