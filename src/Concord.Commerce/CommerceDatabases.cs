@@ -38,13 +38,22 @@ public static class CommerceDatabases
         await using (var admin = new NpgsqlConnection(adminConnectionString))
         {
             await admin.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await EnsureRolesAsync(admin, appPassword, cancellationToken).ConfigureAwait(false);
-            if (!await DatabaseExistsAsync(admin, database, cancellationToken).ConfigureAwait(false))
+            // Roles and databases have no IF NOT EXISTS; two provisioners racing are serialized here.
+            await ExecuteAsync(admin, "SELECT pg_advisory_lock(hashtext('concord_provisioning'))", cancellationToken).ConfigureAwait(false);
+            try
             {
-                var quoted = QuoteIdentifier(database);
-                await ExecuteAsync(admin, $"CREATE DATABASE {quoted} OWNER {OwnerRole}", cancellationToken).ConfigureAwait(false);
-                await ExecuteAsync(admin, $"REVOKE ALL ON DATABASE {quoted} FROM PUBLIC; GRANT CONNECT ON DATABASE {quoted} TO {AppRole}",
-                    cancellationToken).ConfigureAwait(false);
+                await EnsureRolesAsync(admin, appPassword, cancellationToken).ConfigureAwait(false);
+                if (!await DatabaseExistsAsync(admin, database, cancellationToken).ConfigureAwait(false))
+                {
+                    var quoted = QuoteIdentifier(database);
+                    await ExecuteAsync(admin, $"CREATE DATABASE {quoted} OWNER {OwnerRole}", cancellationToken).ConfigureAwait(false);
+                    await ExecuteAsync(admin, $"REVOKE ALL ON DATABASE {quoted} FROM PUBLIC; GRANT CONNECT ON DATABASE {quoted} TO {AppRole}",
+                        cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                await ExecuteAsync(admin, "SELECT pg_advisory_unlock(hashtext('concord_provisioning'))", CancellationToken.None).ConfigureAwait(false);
             }
         }
 
@@ -61,28 +70,19 @@ public static class CommerceDatabases
 
     static async Task EnsureRolesAsync(NpgsqlConnection admin, string appPassword, CancellationToken cancellationToken)
     {
-        // CREATE ROLE has no IF NOT EXISTS; two provisioners racing are serialized by an advisory lock.
-        await ExecuteAsync(admin, "SELECT pg_advisory_lock(hashtext('concord_roles'))", cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await using var command = new NpgsqlCommand($"""
-                DO $$
-                BEGIN
-                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OwnerRole}') THEN
-                        CREATE ROLE {OwnerRole} NOLOGIN;
-                    END IF;
-                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{AppRole}') THEN
-                        CREATE ROLE {AppRole} LOGIN PASSWORD {QuoteLiteral(appPassword)};
-                    END IF;
-                END
-                $$
-                """, admin);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await ExecuteAsync(admin, "SELECT pg_advisory_unlock(hashtext('concord_roles'))", CancellationToken.None).ConfigureAwait(false);
-        }
+        await using var command = new NpgsqlCommand($"""
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OwnerRole}') THEN
+                    CREATE ROLE {OwnerRole} NOLOGIN;
+                END IF;
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{AppRole}') THEN
+                    CREATE ROLE {AppRole} LOGIN PASSWORD {QuoteLiteral(appPassword)};
+                END IF;
+            END
+            $$
+            """, admin);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     static async Task<bool> DatabaseExistsAsync(NpgsqlConnection admin, string database, CancellationToken cancellationToken)

@@ -113,6 +113,16 @@ public sealed class InvariantAttackTests(PostgresFixture fixture)
              $"INSERT INTO transfers (id, currency, kind) VALUES ({Transfer}, 'EUR', 'deposit')",
              $"INSERT INTO postings VALUES ({Transfer}, 'world', 'EUR', 'debit', 5), ({Transfer}, 'alice', 'EUR', 'credit', 5)"],
             ["DELETE FROM postings"], PostgresErrorCodes.InsufficientPrivilege, "" },
+        { "a committed transfer takes no new postings", CommerceService.Payments,
+            ["INSERT INTO accounts (id, currency, floor_minor) VALUES ('world', 'EUR', -1000000), ('alice', 'EUR', 0)",
+             $"INSERT INTO transfers (id, currency, kind) VALUES ({Transfer}, 'EUR', 'deposit')",
+             $"INSERT INTO postings VALUES ({Transfer}, 'world', 'EUR', 'debit', 5), ({Transfer}, 'alice', 'EUR', 'credit', 5)"],
+            [$"INSERT INTO postings VALUES ({Transfer}, 'alice', 'EUR', 'debit', 5), ({Transfer}, 'world', 'EUR', 'credit', 5)"],
+            PostgresErrorCodes.CheckViolation, "posting_joins_new_transfer" },
+        { "audit rows are written only by the audit triggers", CommerceService.Payments,
+            ["INSERT INTO accounts (id, currency, floor_minor) VALUES ('alice', 'EUR', 0)"],
+            ["INSERT INTO audit_log (hlc, actor, table_name, row_key, operation, after) VALUES (1, 'forger', 'accounts', '{}', 'INSERT', '{}')"],
+            PostgresErrorCodes.InsufficientPrivilege, "" },
     };
 
     [Theory]

@@ -67,6 +67,9 @@ public sealed class InventoryHttpTests(PostgresFixture fixture)
 
         var stock = await server.Client.GetFromJsonAsync<StockView>("/inventory/skus/HOT-1", Cancel);
         Assert.Equal(new StockView("HOT-1", 10, 10, 0, stock!.Version), stock);
+        var db = server.Databases[CommerceService.Inventory];
+        Assert.Equal(10L, await db.ScalarAsApp<long>("SELECT count(*) FROM reservations WHERE state = 'held'"));
+        Assert.Equal(10L, await db.ScalarAsApp<long>("SELECT sum(quantity) FROM reservations WHERE state = 'held'"));
     }
 
     [Fact]
@@ -200,5 +203,31 @@ public sealed class IdempotencyExpiryTests(PostgresFixture fixture)
             time.Advance(TimeSpan.FromMinutes(5));
             await Task.Delay(50, TestContext.Current.CancellationToken);
         }
+    }
+}
+
+public sealed class HoldExpiryTests(PostgresFixture fixture)
+{
+    [Fact]
+    public async Task An_expired_hold_cannot_be_sold_and_the_sweeper_returns_its_stock()
+    {
+        await using var server = await CommerceServer.StartAsync(fixture, CommerceService.Inventory);
+        (await server.PostAsync("/inventory/skus", new { sku = "SKU-1", onHand = 5 })).EnsureSuccessStatusCode();
+        var order = Guid.NewGuid();
+        (await server.PostAsync("/inventory/reservations", new { orderId = order, sku = "SKU-1", quantity = 3, holdSeconds = 10 }, "hold")).EnsureSuccessStatusCode();
+        var db = server.Databases[CommerceService.Inventory];
+        await db.ExecuteAsAdmin("UPDATE reservations SET expires_at = now() - interval '1 second'"); // let the hold lapse
+
+        var commit = await server.PostAsync($"/inventory/reservations/{order}/SKU-1/commit", new { });
+        Assert.Equal(HttpStatusCode.Conflict, commit.StatusCode);
+        Assert.Contains("expired", await commit.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+        await using var source = NpgsqlDataSource.Create(db.AppConnectionString);
+        Assert.Equal(1, await InventoryApi.ReleaseExpiredHoldsAsync(source, 100, TestContext.Current.CancellationToken));
+        Assert.Equal(0, await InventoryApi.ReleaseExpiredHoldsAsync(source, 100, TestContext.Current.CancellationToken));
+        var stock = await server.Client.GetFromJsonAsync<StockView>("/inventory/skus/SKU-1", TestContext.Current.CancellationToken);
+        Assert.Equal((5, 0), (stock!.OnHand, stock.Reserved));
+        Assert.Equal("inventory:hold-sweeper", await db.ScalarAsApp<string>(
+            "SELECT actor FROM audit_log WHERE table_name = 'reservations' AND operation = 'UPDATE' ORDER BY id DESC LIMIT 1"));
     }
 }

@@ -37,6 +37,9 @@ public sealed record CommerceHostOptions
     /// <summary>How often expired idempotency keys are swept.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How often Inventory releases expired stock holds.</summary>
+    public TimeSpan HoldSweepInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Request bodies beyond this get 413; every request here is a small JSON document.</summary>
     public long RequestBodyBytesMax { get; init; } = 64 * 1024;
 
@@ -84,9 +87,24 @@ public static class CommerceHost
         }
         builder.Services.AddScoped<RequestTransaction>();
         builder.Services.AddSingleton(options);
-        builder.Services.AddHostedService(sp => new IdempotencySweeper(
-            [.. options.ConnectionStrings.Keys.Select(s => sp.GetRequiredKeyedService<IdempotencyKeys>(s))], options.SweepInterval, options.Time,
-            sp.GetRequiredService<ILogger<IdempotencySweeper>>()));
+        builder.Services.AddHostedService(sp => new PeriodicSweeper("expired idempotency keys", options.SweepInterval, options.Time,
+            async ct =>
+            {
+                var swept = 0;
+                foreach (var service in options.ConnectionStrings.Keys)
+                {
+                    swept += await sp.GetRequiredKeyedService<IdempotencyKeys>(service).SweepExpiredAsync(cancellationToken: ct).ConfigureAwait(false);
+                }
+                return swept;
+            },
+            sp.GetRequiredService<ILogger<PeriodicSweeper>>()));
+
+        if (options.ConnectionStrings.ContainsKey(CommerceService.Inventory))
+        {
+            builder.Services.AddHostedService(sp => new PeriodicSweeper("expired stock holds", options.HoldSweepInterval, options.Time,
+                ct => InventoryApi.ReleaseExpiredHoldsAsync(sp.GetRequiredService<CommerceDataSources>()[CommerceService.Inventory], 500, ct),
+                sp.GetRequiredService<ILogger<PeriodicSweeper>>()));
+        }
 
         var app = builder.Build();
         app.UseExceptionHandler();
@@ -123,9 +141,9 @@ public static class CommerceHost
     }
 }
 
-/// <summary>Deletes expired idempotency keys of every service, now and then.</summary>
-internal sealed class IdempotencySweeper(IReadOnlyList<IdempotencyKeys> stores, TimeSpan interval, TimeProvider time,
-    ILogger<IdempotencySweeper> log) : BackgroundService
+/// <summary>Runs a bounded cleanup (expired idempotency keys, expired holds) now and then; a failed round is logged and retried next time.</summary>
+internal sealed class PeriodicSweeper(string what, TimeSpan interval, TimeProvider time, Func<CancellationToken, Task<int>> sweep,
+    ILogger<PeriodicSweeper> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -134,16 +152,13 @@ internal sealed class IdempotencySweeper(IReadOnlyList<IdempotencyKeys> stores, 
         {
             do
             {
-                foreach (var store in stores)
+                try
                 {
-                    try
-                    {
-                        await store.SweepExpiredAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
-                    }
-                    catch (NpgsqlException e)
-                    {
-                        log.LogWarning(e, "Sweeping expired idempotency keys failed; the next sweep will retry.");
-                    }
+                    await sweep(stoppingToken).ConfigureAwait(false);
+                }
+                catch (NpgsqlException e)
+                {
+                    log.LogWarning(e, "Sweeping {What} failed; the next round will retry.", what);
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));

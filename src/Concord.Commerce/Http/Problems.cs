@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Concord.Commerce.Http;
@@ -27,6 +28,7 @@ public static class Problems
     public const string ConstraintViolated = "/problems/constraint-violated";
     public const string UnsupportedMediaType = "/problems/unsupported-media-type";
     public const string PayloadTooLarge = "/problems/payload-too-large";
+    public const string Contention = "/problems/contention";
 
     public static IResult Result(int status, string type, string title, string detail, IDictionary<string, object?>? extensions = null) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: type, extensions: extensions);
@@ -64,12 +66,21 @@ public static class Problems
 /// a precise 4xx, a database constraint that refused a change into 409 or 422 naming the
 /// constraint. Anything else is a bug in Concord: a 500 with no internals in the body.
 /// </summary>
-internal sealed class ProblemExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> log) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var problem = Map(exception);
         httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
+        if (problem.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = "1";
+        }
+        else if (problem.Status >= 500)
+        {
+            // .NET 10 does not log exceptions an IExceptionHandler handled; a 500 is a bug, so log it here.
+            log.LogError(exception, "Unhandled error serving {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
+        }
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }
 
@@ -87,6 +98,11 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems) :
             $"This would duplicate an existing record ({pg.ConstraintName}).", pg.ConstraintName),
         PostgresException { SqlState: PostgresErrorCodes.CheckViolation or PostgresErrorCodes.ForeignKeyViolation or PostgresErrorCodes.NotNullViolation } pg =>
             Problem(422, Problems.ConstraintViolated, "Refused by an invariant", pg.MessageText, pg.ConstraintName),
+        // Class 22, data exception: a value the database cannot take (a NUL byte, an out-of-range number).
+        PostgresException { SqlState: [ '2', '2', .. ] } pg => Problem(400, Problems.MalformedRequest, "Invalid value", pg.MessageText),
+        // Lost a race (deadlock victim, serialization failure): nothing was applied, a retry may succeed.
+        PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure } => Problem(503, Problems.Contention,
+            "Contention", "The request lost a race with another and changed nothing; retry it."),
         _ => Problem(500, "about:blank", "Internal error", "The server failed to complete the request; it has been logged."),
     };
 

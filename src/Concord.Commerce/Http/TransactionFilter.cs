@@ -12,7 +12,7 @@ public sealed record RequiresIdempotencyKey;
 /// Runs an endpoint in its <see cref="RequestTransaction"/> and renders its response into a buffer
 /// before committing, so that nothing is sent for work that did not commit. A success commits; an
 /// error rolls back. With <see cref="RequiresIdempotencyKey"/>, the key is claimed in the same
-/// transaction before the endpoint runs, and the rendered response is recorded with the effects (see
+/// transaction before the endpoint runs, and a successful response is recorded with the effects (see
 /// <see cref="IdempotencyKeys"/>); a replay sends the recorded bytes with Idempotent-Replayed: true.
 /// </summary>
 internal sealed class TransactionFilter : IEndpointFilter
@@ -64,15 +64,11 @@ internal sealed class TransactionFilter : IEndpointFilter
             var response = await RenderAsync(result, http).ConfigureAwait(false);
             if (response.Status >= 400)
             {
+                // Refused: nothing commits, and nothing is stored under the key (see IdempotencyKeys).
                 await transaction.RollbackAsync().ConfigureAwait(false);
-                // An error outcome is recorded too, in a transaction of its own, so a retry gets the same answer.
-                if (keys is not null && response.Status < 500 &&
-                    await ClaimAsync(transaction, keys, scope, key, fingerprint, cancel).ConfigureAwait(false) is IdempotencyClaim.Started)
-                {
-                    await keys.CompleteAsync(transaction.Connection, transaction.Transaction, scope, key, fingerprint, response, cancel).ConfigureAwait(false);
-                }
+                return new ReplayResult(response, replayed: false);
             }
-            else if (keys is not null)
+            if (keys is not null)
             {
                 await keys.CompleteAsync(transaction.Connection, transaction.Transaction, scope, key, fingerprint, response, cancel).ConfigureAwait(false);
             }

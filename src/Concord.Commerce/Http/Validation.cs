@@ -36,7 +36,8 @@ public sealed partial class Validation
         Check(field, value >= min && value <= max, $"must be between {min} and {max}, not {value}");
 
     public Validation Length(string field, string? value, int min, int max) =>
-        Check(field, value is not null && value.Length >= min && value.Length <= max, $"must be {min}–{max} characters long");
+        Check(field, value is not null && value.Length >= min && value.Length <= max && !value.Any(char.IsControl),
+            $"must be {min}–{max} characters long, without control characters");
 
     public Validation NotEmpty(string field, Guid value) => Check(field, value != Guid.Empty, "must not be the empty UUID");
 

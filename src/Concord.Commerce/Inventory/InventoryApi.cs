@@ -187,6 +187,7 @@ public static class InventoryApi
             WITH r AS (
                 UPDATE reservations SET state = @target, version = version + 1
                  WHERE order_id = @order_id AND sku = @sku AND state = 'held'
+                   AND (@target <> 'committed' OR expires_at > now()) -- an expired hold can be released, not sold
                 RETURNING order_id, sku, quantity, state, expires_at, version),
             s AS (
                 UPDATE stock SET on_hand = {onHandAfter}, reserved = reserved - r.quantity, version = stock.version + 1, updated_at = now()
@@ -201,6 +202,11 @@ public static class InventoryApi
         {
             return Problems.NotFoundResult($"The reservation of {sku} for order {orderId}");
         }
+        if (moved.State == "held")
+        {
+            return Problems.Result(StatusCodes.Status409Conflict, Problems.InvalidTransition, "Hold expired",
+                $"The hold of {sku} for order {orderId} expired at {moved.ExpiresAt:O}; reserve again.");
+        }
         if (moved.State != target)
         {
             return Problems.Result(StatusCodes.Status409Conflict, Problems.InvalidTransition, "Invalid transition",
@@ -208,6 +214,41 @@ public static class InventoryApi
         }
         ETags.Set(http, moved.Version);
         return TypedResults.Ok(moved);
+    }
+
+    /// <summary>
+    /// Releases holds past their expiry (a saga that stalled or died), a bounded batch per call, so
+    /// their stock becomes available again. Returns how many were released.
+    /// </summary>
+    public static async Task<int> ReleaseExpiredHoldsAsync(NpgsqlDataSource inventory, int batchSizeMax, CancellationToken ct)
+    {
+        await using var connection = await inventory.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var release = new NpgsqlCommand("""
+            SELECT set_config('concord.actor', 'inventory:hold-sweeper', true);
+            WITH expired AS (
+                SELECT order_id, sku FROM reservations
+                 WHERE state = 'held' AND expires_at <= now()
+                 ORDER BY expires_at LIMIT @batch
+                   FOR UPDATE SKIP LOCKED),
+            released AS (
+                UPDATE reservations r SET state = 'released', version = r.version + 1
+                  FROM expired e WHERE r.order_id = e.order_id AND r.sku = e.sku
+                RETURNING r.sku, r.quantity),
+            per_sku AS (SELECT sku, sum(quantity)::int AS quantity, count(*) AS holds FROM released GROUP BY sku),
+            stocked AS (
+                UPDATE stock s SET reserved = s.reserved - p.quantity, version = s.version + 1, updated_at = now()
+                  FROM per_sku p WHERE s.sku = p.sku)
+            SELECT coalesce(sum(holds), 0)::int FROM per_sku
+            """, connection, transaction);
+        release.Parameters.AddWithValue("batch", batchSizeMax);
+        await using var reader = await release.ExecuteReaderAsync(ct);
+        await reader.NextResultAsync(ct);
+        await reader.ReadAsync(ct);
+        var released = reader.GetInt32(0);
+        await reader.DisposeAsync();
+        await transaction.CommitAsync(ct);
+        return released;
     }
 
     const string StockColumns = "sku, on_hand, reserved, version";

@@ -87,6 +87,10 @@ public static class OrdersApi
 
     static async Task<IResult> PlaceOrder(PlaceOrderRequest request, RequestTransaction db, HttpContext http, CancellationToken ct)
     {
+        if (request.Lines.Any(l => l is null))
+        {
+            return Problems.Validation(new Dictionary<string, string[]> { ["lines"] = ["must not contain null"] });
+        }
         var check = new Validation()
             .NotEmpty("customerId", request.CustomerId)
             .Currency("currency", request.Currency)

@@ -84,6 +84,10 @@ public static class PaymentsApi
 
     static async Task<IResult> Transfer(TransferRequest request, RequestTransaction db, HttpContext http, CancellationToken ct)
     {
+        if (request.Postings.Any(p => p is null))
+        {
+            return Problems.Validation(new Dictionary<string, string[]> { ["postings"] = ["must not contain null"] });
+        }
         var check = new Validation()
             .Currency("currency", request.Currency)
             .Check("kind", Kinds.Contains(request.Kind), $"must be one of {string.Join(", ", Kinds)}")
@@ -134,6 +138,7 @@ public static class PaymentsApi
             await using var postings = await db.CommandAsync("""
                 INSERT INTO postings (transfer_id, account_id, currency, side, amount_minor)
                 SELECT @id, account, @currency, side, amount FROM unnest(@accounts, @sides, @amounts) AS p(account, side, amount)
+                 ORDER BY account, side
                 """, ct);
             postings.Parameters.AddWithValue("id", id);
             postings.Parameters.AddWithValue("currency", request.Currency);
@@ -145,6 +150,7 @@ public static class PaymentsApi
         catch (PostgresException e) when (e.ConstraintName == "account_balance_above_floor")
         {
             // The trigger applying a debit found the balance would drop below the floor; the filter rolls back.
+        // (Postings go in account order, so concurrent transfers lock accounts in one order: no deadlock.)
             return Problems.Result(StatusCodes.Status409Conflict, Problems.InsufficientFunds, "Insufficient funds",
                 "A debit would take an account below its floor: " + e.MessageText + ".");
         }

@@ -46,6 +46,8 @@ public abstract record IdempotencyClaim
 /// <item><see cref="ClaimAsync"/> takes a transaction-scoped advisory lock on the key. If another
 /// transaction holds it, that request is in flight. Otherwise a stored row means a replay (same
 /// fingerprint) or a misuse (different fingerprint).</item>
+/// <item>Only successes are stored: a refused request changed nothing, so running it again is safe
+/// and gives a fresh answer (the stock may have been replenished, the body corrected).</item>
 /// <item><see cref="CompleteAsync"/> inserts the row, with the response, in the same transaction as
 /// the request's effects: both commit or neither does.</item>
 /// </list>
@@ -70,35 +72,38 @@ public sealed class IdempotencyKeys
     public async Task<IdempotencyClaim> ClaimAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string scope, string key,
         byte[] fingerprint, CancellationToken cancellationToken)
     {
-        // One round trip: the lock (released at commit or rollback) and whatever is stored.
+        // The lock first, in a statement of its own: under READ COMMITTED each statement takes a
+        // fresh snapshot, so the read below sees the row of a request that committed (and so
+        // released the lock) just before we took it. One statement for both would read with a
+        // snapshot taken before the lock and miss it.
+        await using (var lockKey = new NpgsqlCommand(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(@scope || chr(10) || @key, 0))", connection, transaction))
+        {
+            AddKey(lockKey, scope, key);
+            if (!(bool)(await lockKey.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+            {
+                return new IdempotencyClaim.InFlight();
+            }
+        }
         await using var command = new NpgsqlCommand("""
-            SELECT pg_try_advisory_xact_lock(hashtextextended(@scope || chr(10) || @key, 0)),
-                   k.fingerprint, k.response_status, k.response_headers, k.response_body, k.expires_at
-              FROM (SELECT 1) AS one
-              LEFT JOIN idempotency_keys k ON k.scope = @scope AND k.key = @key
+            SELECT fingerprint, response_status, response_headers, response_body, expires_at
+              FROM idempotency_keys WHERE scope = @scope AND key = @key
             """, connection, transaction);
         AddKey(command, scope, key);
-        bool locked;
         byte[]? storedFingerprint = null;
         StoredResponse? response = null;
         DateTimeOffset expiresAt = default;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            locked = reader.GetBoolean(0);
-            if (!reader.IsDBNull(1))
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                storedFingerprint = reader.GetFieldValue<byte[]>(1);
-                var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? [];
-                response = new StoredResponse(reader.GetInt16(2), headers, reader.GetFieldValue<byte[]>(4));
-                expiresAt = reader.GetFieldValue<DateTimeOffset>(5);
+                storedFingerprint = reader.GetFieldValue<byte[]>(0);
+                var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(2)) ?? [];
+                response = new StoredResponse(reader.GetInt16(1), headers, reader.GetFieldValue<byte[]>(3));
+                expiresAt = reader.GetFieldValue<DateTimeOffset>(4);
             }
         }
 
-        if (!locked)
-        {
-            return new IdempotencyClaim.InFlight();
-        }
         if (storedFingerprint is null)
         {
             return new IdempotencyClaim.Started();

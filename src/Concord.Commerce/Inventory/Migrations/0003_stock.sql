@@ -19,6 +19,11 @@ CREATE TABLE reservations (
     CONSTRAINT reservation_one_per_order_and_sku PRIMARY KEY (order_id, sku)
 );
 
+-- The deferred check below sums a SKU's held reservations at every commit that touches it.
+CREATE INDEX reservations_held_by_sku ON reservations (sku) WHERE state = 'held';
+-- Expired holds are found by the hold sweeper.
+CREATE INDEX reservations_held_by_expiry ON reservations (expires_at) WHERE state = 'held';
+
 -- stock.reserved is the sum of that SKU's held reservations. A rule across rows, so it is checked at
 -- commit by a deferred constraint trigger: inside the transaction the two may differ for a moment.
 CREATE FUNCTION check_stock_reserved_matches_holds() RETURNS trigger LANGUAGE plpgsql AS $$

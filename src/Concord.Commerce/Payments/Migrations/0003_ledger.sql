@@ -19,6 +19,8 @@ CREATE TABLE transfers (
     kind       text        NOT NULL CONSTRAINT transfer_kind CHECK (kind IN ('deposit', 'authorization', 'capture', 'void', 'refund', 'transfer')),
     reference  text        CONSTRAINT transfer_reference_length CHECK (length(reference) <= 200),
     created_at timestamptz NOT NULL DEFAULT now(),
+    -- The transaction that created the transfer: postings may join it only there (see below).
+    created_by_xact xid8 NOT NULL DEFAULT pg_current_xact_id(),
     CONSTRAINT transfer_id_currency UNIQUE (id, currency)
 );
 
@@ -35,6 +37,19 @@ CREATE TABLE postings (
     CONSTRAINT posting_account_currency FOREIGN KEY (account_id, currency) REFERENCES accounts (id, currency)
 );
 CREATE INDEX postings_by_account ON postings (account_id);
+
+-- A transfer is written once: its postings go in with it, in the transaction that creates it. A
+-- later posting on a committed transfer, even a balanced pair, would rewrite what was posted.
+CREATE FUNCTION check_posting_joins_new_transfer() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM transfers WHERE id = NEW.transfer_id AND created_by_xact = pg_current_xact_id()) THEN
+        RAISE EXCEPTION 'transfer % is already posted; money moves only as a new transfer', NEW.transfer_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'posting_joins_new_transfer', TABLE = 'postings';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER posting_joins_new_transfer BEFORE INSERT ON postings FOR EACH ROW EXECUTE FUNCTION check_posting_joins_new_transfer();
 
 -- A posting moves the balance: a credit adds, a debit subtracts. The CHECK on accounts refuses a
 -- balance below its floor. SECURITY DEFINER: the application role cannot UPDATE balances itself.
@@ -84,4 +99,5 @@ SELECT audit_table('postings', 'transfer_id', 'account_id', 'side');
 -- Least privilege: open accounts and post transfers; no UPDATE or DELETE on the ledger at all.
 GRANT SELECT ON accounts, transfers, postings TO concord_app;
 GRANT INSERT (id, currency, floor_minor) ON accounts TO concord_app;
-GRANT INSERT ON transfers, postings TO concord_app;
+GRANT INSERT (id, currency, kind, reference) ON transfers TO concord_app;
+GRANT INSERT ON postings TO concord_app;

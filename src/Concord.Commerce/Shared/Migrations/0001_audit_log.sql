@@ -16,8 +16,9 @@ CREATE TABLE audit_log (
     CONSTRAINT audit_log_after_iff_not_delete CHECK ((operation = 'DELETE') = (after IS NULL))
 );
 
--- Privileges already keep the application role from rewriting history; these triggers keep the
--- owner from doing it by accident too (only a superuser disabling triggers can).
+-- Privileges keep the application role from writing or rewriting history (it only reads it; the
+-- audit triggers run as the owner). These triggers keep the owner from rewriting it by accident; an
+-- owner or superuser who drops or disables them on purpose is beyond what a schema can stop.
 CREATE FUNCTION audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
@@ -36,7 +37,7 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 -- row count, instead of one PL/pgSQL call per row. An UPDATE pairs old and new rows by key, so an
 -- update that changes a key finds no partner and is refused by audit_log's CHECKs: keys of audited
 -- tables are immutable.
-CREATE FUNCTION audit_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION audit_rows() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     stamp bigint := coalesce(nullif(current_setting('concord.hlc', true), '')::bigint,
                              floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint << 16);
@@ -81,5 +82,6 @@ BEGIN
 END
 $$;
 
--- Least privilege: the application may append audit rows (the triggers run as it) and read them; nothing else.
-GRANT INSERT, SELECT ON audit_log TO concord_app;
+-- Least privilege: the application reads the log; only the SECURITY DEFINER trigger function writes it,
+-- so no audit row exists without the change it records.
+GRANT SELECT ON audit_log TO concord_app;
