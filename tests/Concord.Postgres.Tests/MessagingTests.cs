@@ -208,4 +208,35 @@ public sealed class MessagingTests(PostgresFixture fixture)
             Assert.Equal(Enumerable.Range(1, 20), effects.Where(e => e.Key == key).Select(e => e.N));
         }
     }
+
+    [Fact]
+    public async Task A_poison_message_holds_back_only_its_key_and_is_dead_lettered_after_its_attempts()
+    {
+        await using var db = await CreateAsync();
+        var transport = new PostgresQueueTransport(db.Bus, _ => ["q"]);
+        await transport.PublishAsync([Message("x", 1), Message("x", 2), Message("y", 1), Message("y", 2)], Cancel);
+        var handled = new List<string>();
+        var errors = 0;
+        var consumer = new QueueConsumer(db.Bus, "q", attemptsMax: 3, onError: (_, _) => errors++);
+        Task Handle(OutboxMessage message, CancellationToken ct)
+        {
+            if (message.Id == "x-1")
+            {
+                throw new InvalidOperationException("poison");
+            }
+            handled.Add(message.Id);
+            return Task.CompletedTask;
+        }
+
+        for (var round = 0; round < 5; round++)
+        {
+            await consumer.ConsumeBatchAsync(Handle, Cancel);
+        }
+
+        Assert.Equal(["y-1", "y-2", "x-2"], handled); // y never waited for x; x-2 waited for x-1 to be dead-lettered
+        Assert.Equal(3, errors);
+        await using var dead = db.Bus.CreateCommand("SELECT message_id || ':' || attempts || ':' || last_error FROM queue_dead_letters");
+        Assert.Equal("x-1:3:poison", await dead.ExecuteScalarAsync(Cancel));
+        Assert.Equal(0, await consumer.DepthAsync(Cancel));
+    }
 }

@@ -58,9 +58,11 @@ public sealed class LocalCluster : IAsyncDisposable
         }
         var binaries = PostgresBinaries.Locate();
         var osUser = Environment.IsPrivilegedProcess ? OsUserWhenRoot : null;
-        var directory = PrepareDirectory(options.Directory, osUser);
+        var directory = options.Directory is null ? System.IO.Directory.CreateTempSubdirectory("concord-pg-").FullName : Path.GetFullPath(options.Directory);
+        var createdHere = options.Directory is null || !System.IO.Directory.Exists(directory);
         try
         {
+            PrepareDirectory(directory, osUser);
             var primary = await PostgresServer.InitPrimaryAsync(binaries, directory, "primary", options.Port, options.Durable, osUser, cancellationToken)
                 .ConfigureAwait(false);
             var cluster = new LocalCluster(binaries, directory, primary, options.Durable, options.DeleteOnDispose);
@@ -71,8 +73,9 @@ public sealed class LocalCluster : IAsyncDisposable
             }
             return cluster;
         }
-        catch
+        catch (Exception e) when (createdHere || e is not IOException)
         {
+            // Leave a directory we did not create (and refused to use) alone.
             await StopAndDeleteAsync(binaries, directory, osUser).ConfigureAwait(false);
             throw;
         }
@@ -124,22 +127,13 @@ public sealed class LocalCluster : IAsyncDisposable
         File.WriteAllText(Path.Combine(Directory, StateFileName), JsonSerializer.Serialize(state, ClusterStateJson.Default.ClusterState));
     }
 
-    static string PrepareDirectory(string? requested, string? osUser)
+    static void PrepareDirectory(string directory, string? osUser)
     {
-        string directory;
-        if (requested is null)
+        if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
         {
-            directory = System.IO.Directory.CreateTempSubdirectory("concord-pg-").FullName;
+            throw new IOException($"{directory} is not empty; a new cluster needs an empty or missing directory.");
         }
-        else
-        {
-            directory = Path.GetFullPath(requested);
-            if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
-            {
-                throw new IOException($"{directory} is not empty; a new cluster needs an empty or missing directory.");
-            }
-            System.IO.Directory.CreateDirectory(directory);
-        }
+        System.IO.Directory.CreateDirectory(directory);
         if (osUser is not null)
         {
             // The server runs as the postgres OS user, so it must own the directory and reach it.
@@ -153,7 +147,6 @@ public sealed class LocalCluster : IAsyncDisposable
                     "Choose a directory under /tmp or /var/tmp.");
             }
         }
-        return directory;
     }
 
     static async Task StopAndDeleteAsync(PostgresBinaries binaries, string directory, string? osUser, IReadOnlyList<PostgresServer>? servers = null)
@@ -165,28 +158,42 @@ public sealed class LocalCluster : IAsyncDisposable
         List<Exception> errors = [];
         foreach (var server in servers)
         {
+            var pid = server.PostmasterPid;
             try
             {
                 await server.StopAsync(immediate: true).ConfigureAwait(false);
             }
             catch (Exception e) when (e is PostgresToolException or TimeoutException)
             {
-                // Last resort, so that no postmaster outlives its data directory.
-                if (server.PostmasterPid is { } pid)
-                {
-                    using var process = System.Diagnostics.Process.GetProcessById(pid);
-                    process.Kill(entireProcessTree: true);
-                }
                 errors.Add(e);
+            }
+            // Last resort, so that no postmaster outlives its data directory: kill by the pid read
+            // before stopping (postmaster.pid may be gone while the process still runs).
+            if (pid is { } alive && PostgresServer.ProcessAlive(alive))
+            {
+                try
+                {
+                    using var process = System.Diagnostics.Process.GetProcessById(alive);
+                    process.Kill(entireProcessTree: true);
+                    await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                }
+                catch (ArgumentException)
+                {
+                    // It exited meanwhile.
+                }
+            }
+            if (pid is { } stillThere && PostgresServer.ProcessAlive(stillThere))
+            {
+                errors.Add(new IOException($"postmaster {stillThere} of {server.Name} is still running."));
             }
         }
         if (System.IO.Directory.Exists(directory))
         {
             System.IO.Directory.Delete(directory, recursive: true);
         }
-        if (errors.Count > 0 && servers.Any(s => s.IsRunning))
+        if (errors.Count > 0)
         {
-            throw new AggregateException("Some servers could not be stopped.", errors);
+            throw new AggregateException($"Stopping the cluster under {directory} did not go cleanly.", errors);
         }
     }
 }

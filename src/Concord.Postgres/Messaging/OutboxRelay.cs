@@ -135,7 +135,8 @@ public sealed class OutboxRelay
 
     /// <summary>
     /// Runs until cancelled: drains the outbox, then sleeps until a NOTIFY on <c>concord_outbox</c>
-    /// or the poll interval, whichever comes first; prunes once per poll interval at most.
+    /// or the poll interval, whichever comes first; prunes once per poll interval at most. Any failure
+    /// (database, transport) is reported to <paramref name="onError"/> and retried after a backoff.
     /// </summary>
     public async Task RunAsync(Action<Exception>? onError = null, CancellationToken cancellationToken = default)
     {
@@ -165,7 +166,7 @@ public sealed class OutboxRelay
                     failures = 0;
                     await listener.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException && !cancellationToken.IsCancellationRequested)
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
                     onError?.Invoke(e);
                     if (listener is not null)

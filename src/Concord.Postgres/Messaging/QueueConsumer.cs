@@ -8,7 +8,12 @@ namespace Concord.Postgres.Messaging;
 /// <see cref="Inbox.TryRecordAsync"/> in the same transaction; the message leaves the queue only
 /// after the handler returns, so a crash in between redelivers it and the inbox skips it.
 /// </summary>
-public sealed class QueueConsumer(NpgsqlDataSource bus, string queue, int batchSizeMax = 64)
+/// <remarks>
+/// A message whose handler throws stays at the head of its key (later messages of that key wait
+/// behind it, other keys go on) and counts an attempt; after <c>attemptsMax</c> attempts it moves
+/// to <c>queue_dead_letters</c> with the last error, so one poison message cannot stall its key forever.
+/// </remarks>
+public sealed class QueueConsumer(NpgsqlDataSource bus, string queue, int batchSizeMax = 64, int attemptsMax = 5, Action<OutboxMessage, Exception>? onError = null)
 {
     /// <summary>One round: claims the oldest message of each key, handles them in order, removes the handled ones.</summary>
     public async Task<int> ConsumeBatchAsync(Func<OutboxMessage, CancellationToken, Task> handle, CancellationToken cancellationToken)
@@ -38,24 +43,40 @@ public sealed class QueueConsumer(NpgsqlDataSource bus, string queue, int batchS
         }
 
         var handled = new List<long>();
+        var failed = new List<(long Position, string Error)>();
         foreach (var (position, message) in claimed)
         {
-            // A failing message stops the round: later messages of its key must wait behind it,
-            // and handled ones are still acknowledged below.
             try
             {
                 await handle(message, cancellationToken).ConfigureAwait(false);
+                handled.Add(position);
             }
-            catch (Exception) when (handled.Count > 0)
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                break;
+                onError?.Invoke(message, e);
+                failed.Add((position, e.Message));
             }
-            handled.Add(position);
         }
         await using (var ack = new NpgsqlCommand("DELETE FROM queue_messages WHERE position = ANY(@positions)", connection, transaction))
         {
             ack.Parameters.AddWithValue("positions", handled.ToArray());
             await ack.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        if (failed.Count > 0)
+        {
+            // Two statements: a row updated in a WITH clause cannot also be deleted by the same statement.
+            await using var retry = new NpgsqlCommand("""
+                UPDATE queue_messages SET attempts = attempts + 1 WHERE position = ANY(@positions);
+                WITH dead AS (
+                    DELETE FROM queue_messages WHERE position = ANY(@positions) AND attempts >= @max RETURNING *)
+                INSERT INTO queue_dead_letters (queue, message_id, message_type, partition_key, payload, attempts, last_error)
+                SELECT d.queue, d.message_id, d.message_type, d.partition_key, d.payload, d.attempts, f.error
+                  FROM dead d JOIN unnest(@positions, @errors) AS f(position, error) ON f.position = d.position
+                """, connection, transaction);
+            retry.Parameters.AddWithValue("positions", failed.Select(f => f.Position).ToArray());
+            retry.Parameters.AddWithValue("errors", failed.Select(f => f.Error).ToArray());
+            retry.Parameters.AddWithValue("max", attemptsMax);
+            await retry.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         MessagingMetrics.Consumed.Add(handled.Count, new KeyValuePair<string, object?>("queue", queue));
