@@ -9,6 +9,7 @@ internal static class ConcordCli
     public static RootCommand Build(TextWriter output, TextWriter error)
     {
         var root = new RootCommand("Concord: keep business invariants true across services and regions, and prove it.");
+        root.Subcommands.Add(SimCommands.Build(output, error));
         root.Subcommands.Add(CheckCommand.Build(output, error));
         root.Subcommands.Add(ServeCommand.Build(output));
         root.Subcommands.Add(PgCommands.Build(output));
