@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Concord.Cli.Commands;
+using Concord.Postgres.Local;
+using Concord.Postgres.Migrations;
 
 namespace Concord.Cli;
 
@@ -42,10 +44,19 @@ internal static class ConcordCli
                 ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
             }, cancellationToken);
         }
-        catch (UsageException e)
+        catch (Exception e) when (e is UsageException or PostgresNotFoundException or MigrationException or PostgresToolException
+            or Npgsql.NpgsqlException or IOException or UnauthorizedAccessException or AggregateException)
         {
+            // The environment or the input is not what the command needs (no PostgreSQL, a busy port,
+            // an edited migration, an unreachable server): say what, without a stack trace.
             await error.WriteLineAsync($"concord: {e.Message}");
             return ExitCodes.Usage;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug in Concord: one line and exit 3 (unknown), rather than a crash.
+            await error.WriteLineAsync($"concord: internal error: {e.GetType().Name}: {e.Message}");
+            return ExitCodes.Unknown;
         }
     }
 

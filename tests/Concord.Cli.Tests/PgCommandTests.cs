@@ -83,6 +83,24 @@ public sealed class PgCommandTests
         }
     }
 
+    [Fact]
+    public async Task A_corrupt_state_file_is_reported_with_its_path_not_a_stack_trace()
+    {
+        var dir = Directory.CreateTempSubdirectory("concord-cli-corrupt-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "cluster.json"), "{ not json", TestContext.Current.CancellationToken);
+            var result = await Concord.RunAsync("pg", "status", "--dir", dir);
+            Assert.Equal(2, result.ExitCode);
+            Assert.Contains(Path.Combine(dir, "cluster.json"), result.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     static string RunPsql(string uri, string sql)
     {
         var info = new ProcessStartInfo("psql") { RedirectStandardOutput = true, RedirectStandardError = true };

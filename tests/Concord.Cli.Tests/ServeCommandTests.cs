@@ -37,8 +37,12 @@ public sealed partial class ServeCommandTests
             TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Created, product.StatusCode);
 
+        var clusterDirectory = Regex.Match(output.Text, @"Throwaway cluster under (\S+)").Groups[1].Value;
+        Assert.True(Directory.Exists(clusterDirectory), output.Text);
+
         await stop.CancelAsync();
         Assert.Equal(0, await serving);
+        Assert.False(Directory.Exists(clusterDirectory), "serve left its throwaway cluster behind");
     }
 
     [Theory]

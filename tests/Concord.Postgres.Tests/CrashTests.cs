@@ -108,7 +108,15 @@ public sealed class CrashTests(PostgresFixture fixture)
         var stderr = process.StandardError.ReadToEndAsync(Cancel);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true); // never leave a worker behind
+            throw;
+        }
         Assert.True(process.ExitCode is 0 or 137, $"worker failed ({process.ExitCode}): {await stderr}");
         return process.ExitCode;
     }

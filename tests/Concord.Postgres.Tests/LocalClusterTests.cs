@@ -62,16 +62,24 @@ public sealed class LocalClusterTests(PostgresFixture fixture)
     {
         var cluster = await LocalCluster.StartAsync(new LocalClusterOptions { DeleteOnDispose = false }, Cancel);
         var pid = cluster.Primary.PostmasterPid;
-        Assert.NotNull(pid);
-
-        var reopened = LocalCluster.Open(cluster.Directory);
-        Assert.NotNull(reopened);
-        Assert.Equal(cluster.Primary.Port, reopened.Primary.Port);
-        Assert.True(reopened.Primary.IsRunning);
-
-        await reopened.DestroyAsync();
+        try
+        {
+            Assert.NotNull(pid);
+            var reopened = LocalCluster.Open(cluster.Directory);
+            Assert.NotNull(reopened);
+            Assert.Equal(cluster.Primary.Port, reopened.Primary.Port);
+            Assert.True(reopened.Primary.IsRunning);
+            await reopened.DestroyAsync();
+        }
+        finally
+        {
+            if (Directory.Exists(cluster.Directory))
+            {
+                await cluster.DestroyAsync(); // a failed assertion above must not leave a server running
+            }
+        }
         Assert.False(Directory.Exists(cluster.Directory));
-        Assert.False(ProcessExists(pid.Value));
+        Assert.False(ProcessExists(pid!.Value));
         Assert.Null(LocalCluster.Open(cluster.Directory));
     }
 

@@ -73,6 +73,14 @@ internal static class ServeCommand
                 await output.WriteLineAsync($"{service,-9} database {database} ready (migrations applied)");
             }
 
+            // Fail now, not on the first request, if the application role cannot log in (an existing
+            // role with another password, say).
+            await using (var probe = new NpgsqlConnection(connections[CommerceService.Orders]))
+            {
+                await probe.OpenAsync(ct);
+            }
+            await output.WriteLineAsync(cluster is null ? $"Using {new NpgsqlConnectionStringBuilder(pg).Host}" : $"Throwaway cluster under {cluster.Directory}");
+
             await using var app = CommerceHost.Build(new CommerceHostOptions { ConnectionStrings = connections, Urls = urls });
             try
             {

@@ -28,6 +28,9 @@ public sealed class RetryingHandler : DelegatingHandler
                 ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
                     .Handle<HttpRequestException>()
                     .HandleResult(IsTransient),
+                // A server that says when to come back (Retry-After on 409 in flight, 503) is believed.
+                DelayGenerator = args => new ValueTask<TimeSpan?>(
+                    args.Outcome.Result?.Headers.RetryAfter?.Delta is { } delta && delta <= TimeSpan.FromSeconds(30) ? delta : null),
                 OnRetry = args =>
                 {
                     args.Outcome.Result?.Dispose(); // the response being retried is never read

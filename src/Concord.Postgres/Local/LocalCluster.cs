@@ -99,8 +99,16 @@ public sealed class LocalCluster : IAsyncDisposable
         {
             return null;
         }
-        var state = JsonSerializer.Deserialize(File.ReadAllText(stateFile), ClusterStateJson.Default.ClusterState)
-            ?? throw new InvalidDataException($"{stateFile} is empty.");
+        ClusterState state;
+        try
+        {
+            state = JsonSerializer.Deserialize(File.ReadAllText(stateFile), ClusterStateJson.Default.ClusterState)
+                ?? throw new JsonException("the file is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new IOException($"{stateFile} is not a Concord cluster state file ({e.Message}); remove the directory or choose another.", e);
+        }
         var binaries = new PostgresBinaries(state.BinDirectory, state.MajorVersion);
         PostgresServer Server(ServerState s) => new(binaries, s.Name, s.DataDirectory, s.Port, s.Role, state.OsUser);
         var primary = state.Servers.Single(s => s.Role == PostgresRole.Primary);

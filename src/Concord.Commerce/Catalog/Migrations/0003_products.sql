@@ -1,4 +1,5 @@
--- Catalog: what is for sale and at what price. Read-mostly; served from replicas with bounded staleness.
+-- Catalog: what is for sale and at what price. Read-mostly, so a candidate for replica reads with
+-- bounded staleness (today the API reads the primary).
 CREATE TABLE products (
     sku         text        PRIMARY KEY CONSTRAINT product_sku_format CHECK (sku ~ '^[A-Z0-9][A-Z0-9-]{0,63}$'),
     name        text        NOT NULL CONSTRAINT product_name_length CHECK (length(name) BETWEEN 1 AND 200),
