@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Concord.Checkers.Histories.Formats;
 using Concord.Checkers.Linearizability;
+using Concord.Experiments.Quorum;
 using Concord.Simulation;
 
 namespace Concord.Cli.Bench;
@@ -12,11 +13,27 @@ internal static class ModelBench
     {
         // Median of three runs: the first also pays for JIT.
         var runs = Enumerable.Range(0, 3).Select(_ => SimulatorBenchmark.MeasureMessagesPerSecond(messages, TimeProvider.System)).ToList();
+
+        var pointOptions = new QuorumSweepOptions { OperationsPerPoint = 10_000 };
+        QuorumSweep.TimePoint(pointOptions, 3, 2, 2, regionPartition: false, TimeProvider.System); // warm-up
+        var point = Enumerable.Range(0, 3)
+            .Select(_ => QuorumSweep.TimePoint(pointOptions, 3, 2, 2, regionPartition: false, TimeProvider.System).Elapsed.TotalMilliseconds)
+            .ToList();
+
+        var sweepStart = Stopwatch.GetTimestamp();
+        var rows = QuorumSweep.Run(new QuorumSweepOptions());
+        var sweepMs = Stopwatch.GetElapsedTime(sweepStart).TotalMilliseconds;
+
         return new Dictionary<string, object>
         {
             ["messages_per_run"] = messages,
             ["messages_per_second"] = Math.Round(Measure.Median(runs)),
             ["target_messages_per_second_min"] = 1_000_000,
+            ["quorum_point_10000_ops_ms_median_of_3"] = Math.Round(Measure.Median(point), 1),
+            ["target_quorum_point_ms_max"] = 1_000,
+            ["quorum_default_sweep_points"] = rows.Count,
+            ["quorum_default_sweep_ms"] = Math.Round(sweepMs, 1),
+            ["target_quorum_default_sweep_ms_max"] = 30_000,
         };
     }
 

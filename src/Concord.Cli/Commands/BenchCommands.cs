@@ -36,7 +36,7 @@ internal static class BenchCommands
             return Report(output, "orders", results, parse.GetValue(json));
         });
 
-        var sim = new Command("sim", "Messages the simulator delivers per second of wall time (one core)") { json };
+        var sim = new Command("sim", "Simulator messages per second of wall time; wall time of a 10,000-operation quorum point and of the default sweep") { json };
         sim.SetAction(parse => Report(output, "sim", ModelBench.Simulator(2_000_000), parse.GetValue(json)));
 
         var histories = new Option<DirectoryInfo>("--histories")
