@@ -73,28 +73,32 @@ public sealed class IdempotencyKeys
         byte[] fingerprint, CancellationToken cancellationToken)
     {
         // The lock first, in a statement of its own: under READ COMMITTED each statement takes a
-        // fresh snapshot, so the read below sees the row of a request that committed (and so
+        // fresh snapshot, so the read after it sees the row of a request that committed (and so
         // released the lock) just before we took it. One statement for both would read with a
-        // snapshot taken before the lock and miss it.
-        await using (var lockKey = new NpgsqlCommand(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended(@scope || chr(10) || @key, 0))", connection, transaction))
+        // snapshot taken before the lock and miss it. Two statements, one batch: one round trip.
+        await using var batch = new NpgsqlBatch(connection, transaction)
         {
-            AddKey(lockKey, scope, key);
-            if (!(bool)(await lockKey.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+            BatchCommands =
             {
-                return new IdempotencyClaim.InFlight();
-            }
-        }
-        await using var command = new NpgsqlCommand("""
-            SELECT fingerprint, response_status, response_headers, response_body, expires_at
-              FROM idempotency_keys WHERE scope = @scope AND key = @key
-            """, connection, transaction);
-        AddKey(command, scope, key);
+                new NpgsqlBatchCommand("SELECT pg_try_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))") { Parameters = { new() { Value = scope }, new() { Value = key } } },
+                new NpgsqlBatchCommand("""
+                    SELECT fingerprint, response_status, response_headers, response_body, expires_at
+                      FROM idempotency_keys WHERE scope = $1 AND key = $2
+                    """) { Parameters = { new() { Value = scope }, new() { Value = key } } },
+            },
+        };
         byte[]? storedFingerprint = null;
         StoredResponse? response = null;
         DateTimeOffset expiresAt = default;
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var locked = reader.GetBoolean(0);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            if (!locked)
+            {
+                return new IdempotencyClaim.InFlight();
+            }
             if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 storedFingerprint = reader.GetFieldValue<byte[]>(0);
