@@ -36,6 +36,8 @@ public sealed partial class ServeCommandTests
         var product = await client.PostAsJsonAsync("/catalog/products", new { sku = "SERVE-1", name = "Mug", priceMinor = 900, currency = "EUR" },
             TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Created, product.StatusCode);
+        var stuck = await client.GetAsync("/sagas?stuck=true", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, stuck.StatusCode);
 
         var clusterDirectory = Regex.Match(output.Text, @"Throwaway cluster under (\S+)").Groups[1].Value;
         Assert.True(Directory.Exists(clusterDirectory), output.Text);

@@ -81,7 +81,12 @@ internal static class ServeCommand
             }
             await output.WriteLineAsync(cluster is null ? $"Using {new NpgsqlConnectionStringBuilder(pg).Host}" : $"Throwaway cluster under {cluster.Directory}");
 
-            await using var app = CommerceHost.Build(new CommerceHostOptions { ConnectionStrings = connections, Urls = urls });
+            await using var app = CommerceHost.Build(new CommerceHostOptions
+            {
+                ConnectionStrings = connections,
+                Urls = urls,
+                Sagas = new Concord.Commerce.Sagas.SagaStoreOptions(),
+            });
             try
             {
                 await app.StartAsync(ct);
@@ -93,7 +98,7 @@ internal static class ServeCommand
             var listening = app.Urls.First();
             await output.WriteLineAsync($"Listening on {listening}");
             await output.WriteLineAsync($"  OpenAPI:   {listening}/openapi/v1.json");
-            foreach (var prefix in new[] { "orders", "payments", "inventory", "catalog" })
+            foreach (var prefix in new[] { "orders", "payments", "inventory", "catalog", "sagas" })
             {
                 await output.WriteLineAsync($"  {prefix,-10} {listening}/{prefix}");
             }

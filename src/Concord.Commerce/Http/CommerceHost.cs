@@ -4,6 +4,7 @@ using Concord.Commerce.Catalog;
 using Concord.Commerce.Inventory;
 using Concord.Commerce.Orders;
 using Concord.Commerce.Payments;
+using Concord.Commerce.Sagas;
 using Concord.Core.Clocks;
 using Concord.Postgres.Idempotency;
 using Microsoft.AspNetCore.Builder;
@@ -47,6 +48,9 @@ public sealed record CommerceHostOptions
     public long ClockOffsetMsMax { get; init; } = 500;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>The order saga's store, runtime, deadline timer and /sagas endpoints, in the Orders database; null for none.</summary>
+    public SagaStoreOptions? Sagas { get; init; }
 
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
 }
@@ -106,6 +110,12 @@ public static class CommerceHost
                 sp.GetRequiredService<ILogger<PeriodicSweeper>>()));
         }
 
+        var sagas = options.Sagas is not null && options.ConnectionStrings.ContainsKey(CommerceService.Orders);
+        if (sagas)
+        {
+            SagaApi.AddSagaStore(builder.Services, options.Sagas!);
+        }
+
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -127,6 +137,10 @@ public static class CommerceHost
                 _ => throw new ArgumentOutOfRangeException(nameof(options), service, "Unknown service."),
             };
             map(app);
+        }
+        if (sagas)
+        {
+            SagaApi.Map(app);
         }
         return app;
     }
