@@ -120,6 +120,37 @@ public sealed class OrdersPaymentsCatalogHttpTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Opposite_transfers_at_once_never_deadlock()
+    {
+        await using var server = await CommerceServer.StartAsync(fixture, CommerceService.Payments);
+        foreach (var account in new object[]
+        {
+            new { id = "world", currency = "EUR", floorMinor = -1_000_000_000L },
+            new { id = "alice", currency = "EUR", floorMinor = 0L },
+            new { id = "shop", currency = "EUR", floorMinor = 0L },
+        })
+        {
+            (await server.PostAsync("/payments/accounts", account)).EnsureSuccessStatusCode();
+        }
+        object Move(string from, string to, long amount) => new
+        {
+            currency = "EUR",
+            kind = "transfer",
+            postings = new[] { new { accountId = from, side = "debit", amountMinor = amount }, new { accountId = to, side = "credit", amountMinor = amount } },
+        };
+        (await server.PostAsync("/payments/transfers", Move("world", "alice", 10_000), "seed-alice")).EnsureSuccessStatusCode();
+        (await server.PostAsync("/payments/transfers", Move("world", "shop", 10_000), "seed-shop")).EnsureSuccessStatusCode();
+
+        // Each transfer locks both accounts; listed in opposite orders, they would deadlock without a lock order.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            server.PostAsync("/payments/transfers", i % 2 == 0 ? Move("alice", "shop", 7) : Move("shop", "alice", 5), $"swap-{i}")));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        var alice = await server.Client.GetFromJsonAsync<AccountView>("/payments/accounts/alice", Cancel);
+        Assert.Equal(10_000 - (20 * 7) + (20 * 5), alice!.BalanceMinor);
+    }
+
+    [Fact]
     public async Task Catalog_updates_are_conditional_on_the_version_read()
     {
         await using var server = await CommerceServer.StartAsync(fixture, CommerceService.Catalog);
