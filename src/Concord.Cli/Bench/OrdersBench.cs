@@ -51,13 +51,17 @@ internal static class OrdersBench
         foreach (var concurrency in Concurrencies)
         {
             progress($"{concurrency} concurrent clients");
-            // Two rounds each, interleaved, so drift (caches, autovacuum, the other core) hits both alike.
-            var samples = hosts.Keys.ToDictionary(name => name, _ => new List<Round>());
-            for (var round = 0; round < 2; round++)
+            // Four rounds each, interleaved, and each round starts with the next variant, so drift
+            // (caches, autovacuum, the other core) and position in the round hit every variant alike.
+            const int rounds = 4;
+            var names = hosts.Keys.ToList();
+            var samples = names.ToDictionary(name => name, _ => new List<Round>());
+            for (var round = 0; round < rounds; round++)
             {
-                foreach (var (name, host) in hosts)
+                for (var i = 0; i < names.Count; i++)
                 {
-                    samples[name].Add(await RunRoundAsync(host, concurrency, cellDuration / 2, ct));
+                    var name = names[(round + i) % names.Count];
+                    samples[name].Add(await RunRoundAsync(hosts[name], concurrency, cellDuration / rounds, ct));
                 }
             }
             var summary = samples.ToDictionary(s => s.Key, s => Summarize(s.Value));
