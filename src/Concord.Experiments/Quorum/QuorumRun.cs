@@ -221,48 +221,10 @@ public static class QuorumRun
 /// <summary>Turns the simulator's recorded entries into a Concord.Checkers history (JSON-lines shape: read/write/cas, µs).</summary>
 public static class QuorumHistory
 {
-    public static History ToHistory(IReadOnlyList<HistoryEntry<QuorumOperation, QuorumOperationResult>> entries)
-    {
-        ArgumentNullException.ThrowIfNull(entries);
-        var events = new List<(long Time, int Order, int Index, bool Invoke)>(entries.Count * 2);
-        for (int i = 0; i < entries.Count; i++)
-        {
-            events.Add((entries[i].InvokeUs, 1, i, true));
-            if (entries[i].CompleteUs is { } complete)
-            {
-                // At equal times completions go first: a process's next invoke never precedes its last completion.
-                events.Add((complete, 0, i, false));
-            }
-        }
-
-        events.Sort();
-        var builder = new HistoryBuilder(HistoryTimeUnit.Microseconds);
-        foreach ((long time, _, int index, bool invoke) in events)
-        {
-            HistoryEntry<QuorumOperation, QuorumOperationResult> entry = entries[index];
-            QuorumOperation op = entry.Operation;
-            if (invoke)
-            {
-                builder.Invoke(entry.Process, FunctionOf(op.Kind), InputOf(op), op.Key, time);
-                continue;
-            }
-
-            switch (entry.Completion)
-            {
-                case CompletionType.Ok:
-                    builder.Ok(entry.Process, op.Kind == OperationKind.Read ? ValueOf(entry.Result!.Values) : null, time);
-                    break;
-                case CompletionType.Fail:
-                    builder.Fail(entry.Process, time);
-                    break;
-                default:
-                    builder.Info(entry.Process, time);
-                    break;
-            }
-        }
-
-        return builder.Build("quorum-sim");
-    }
+    public static History ToHistory(IReadOnlyList<HistoryEntry<QuorumOperation, QuorumOperationResult>> entries) =>
+        RecordedHistory.ToHistory(entries, "quorum-sim",
+            op => new CheckedOperation(FunctionOf(op.Kind), InputOf(op), op.Key),
+            (op, result) => op.Kind == OperationKind.Read ? ValueOf(result!.Values) : null);
 
     /// <summary>No value → nil, one → that integer, several (siblings, set elements) → a list.</summary>
     public static OperationValue ValueOf(IReadOnlyList<long> values)

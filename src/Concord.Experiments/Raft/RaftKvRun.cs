@@ -179,48 +179,10 @@ public static class RaftKvRun
 /// <summary>Turns recorded entries into a Concord.Checkers history for the cas-register model.</summary>
 public static class RaftKvHistory
 {
-    public static History ToHistory(IReadOnlyList<HistoryEntry<KvOperation, KvResult>> entries)
-    {
-        ArgumentNullException.ThrowIfNull(entries);
-        var events = new List<(long Time, int Order, int Index, bool Invoke)>(entries.Count * 2);
-        for (int i = 0; i < entries.Count; i++)
-        {
-            events.Add((entries[i].InvokeUs, 1, i, true));
-            if (entries[i].CompleteUs is { } complete)
-            {
-                // At equal times completions go first: a process's next invoke never precedes its last completion.
-                events.Add((complete, 0, i, false));
-            }
-        }
-
-        events.Sort();
-        var builder = new HistoryBuilder(HistoryTimeUnit.Microseconds);
-        foreach ((long time, _, int index, bool invoke) in events)
-        {
-            HistoryEntry<KvOperation, KvResult> entry = entries[index];
-            KvOperation op = entry.Operation;
-            if (invoke)
-            {
-                builder.Invoke(entry.Process, FunctionOf(op.Kind), InputOf(op), op.Key, time);
-                continue;
-            }
-
-            switch (entry.Completion)
-            {
-                case CompletionType.Ok:
-                    builder.Ok(entry.Process, op.Kind == KvOperationKind.Get ? ValueOf(entry.Result!.Value) : null, time);
-                    break;
-                case CompletionType.Fail:
-                    builder.Fail(entry.Process, time);
-                    break;
-                default:
-                    builder.Info(entry.Process, time);
-                    break;
-            }
-        }
-
-        return builder.Build("raft-kv-sim");
-    }
+    public static History ToHistory(IReadOnlyList<HistoryEntry<KvOperation, KvResult>> entries) =>
+        RecordedHistory.ToHistory(entries, "raft-kv-sim",
+            op => new CheckedOperation(FunctionOf(op.Kind), InputOf(op), op.Key),
+            (op, result) => op.Kind == KvOperationKind.Get ? ValueOf(result!.Value) : null);
 
     private static OperationValue ValueOf(long? value) => value is { } v ? OperationValue.Of(v) : OperationValue.Nil;
 
