@@ -37,8 +37,6 @@ public sealed class RequestTransaction(CommerceDataSources dataSources, HybridLo
     NpgsqlConnection? _connection;
     NpgsqlTransaction? _transaction;
 
-    public bool Started => _transaction is not null;
-
     internal NpgsqlConnection Connection => _connection ?? throw new InvalidOperationException("The transaction has not started.");
 
     internal NpgsqlTransaction Transaction => _transaction ?? throw new InvalidOperationException("The transaction has not started.");

@@ -50,7 +50,7 @@ internal sealed class TransactionFilter : IEndpointFilter
                 await transaction.RollbackAsync().ConfigureAwait(false);
                 return earlier switch
                 {
-                    IdempotencyClaim.Replay replay => new ReplayResult(replay.Response),
+                    IdempotencyClaim.Replay replay => new BufferedResponse(replay.Response, replayed: true),
                     IdempotencyClaim.Mismatch => Problems.Result(StatusCodes.Status422UnprocessableEntity, Problems.IdempotencyKeyReused,
                         "Idempotency-Key reused", $"{KeyHeader} '{key}' was first used with a different request; use a new key for a new request."),
                     _ => InFlight(http, key),
@@ -66,14 +66,14 @@ internal sealed class TransactionFilter : IEndpointFilter
             {
                 // Refused: nothing commits, and nothing is stored under the key (see IdempotencyKeys).
                 await transaction.RollbackAsync().ConfigureAwait(false);
-                return new ReplayResult(response, replayed: false);
+                return new BufferedResponse(response, replayed: false);
             }
             if (keys is not null)
             {
                 await keys.CompleteAsync(transaction.Connection, transaction.Transaction, scope, key, fingerprint, response, cancel).ConfigureAwait(false);
             }
             await transaction.CommitAsync(cancel).ConfigureAwait(false);
-            return new ReplayResult(response, replayed: false);
+            return new BufferedResponse(response, replayed: false);
         }
         catch
         {
@@ -134,8 +134,8 @@ internal sealed class TransactionFilter : IEndpointFilter
         return new StoredResponse(http.Response.StatusCode, headers, buffer.ToArray());
     }
 
-    /// <summary>Sends a rendered or recorded response as is.</summary>
-    sealed class ReplayResult(StoredResponse response, bool replayed = true) : IResult
+    /// <summary>Sends a rendered or recorded response as is; a recorded one is marked Idempotent-Replayed.</summary>
+    sealed class BufferedResponse(StoredResponse response, bool replayed) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
