@@ -11,6 +11,7 @@ internal static class ConcordCli
     public static RootCommand Build(TextWriter output, TextWriter error)
     {
         var root = new RootCommand("Concord: keep business invariants true across services and regions, and prove it.");
+        root.Subcommands.Add(LabCommand.Build(output, error));
         root.Subcommands.Add(SimCommands.Build(output, error));
         root.Subcommands.Add(CheckCommand.Build(output, error));
         root.Subcommands.Add(ServeCommand.Build(output));
@@ -44,7 +45,7 @@ internal static class ConcordCli
                 ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
             }, cancellationToken);
         }
-        catch (Exception e) when (e is UsageException or PostgresNotFoundException or MigrationException or PostgresToolException
+        catch (Exception e) when (e is UsageException or Lab.Scenarios.ScenarioException or PostgresNotFoundException or MigrationException or PostgresToolException
             or Npgsql.NpgsqlException or IOException or UnauthorizedAccessException or AggregateException)
         {
             // The environment or the input is not what the command needs (no PostgreSQL, a busy port,

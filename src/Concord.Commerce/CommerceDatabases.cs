@@ -32,8 +32,21 @@ public static class CommerceDatabases
     /// </summary>
     /// <param name="adminConnectionString">A superuser (or CREATEROLE + CREATEDB) connection.</param>
     /// <param name="appPassword">The application role's password, set when the role is created.</param>
-    public static async Task<string> ProvisionAsync(string adminConnectionString, string database, CommerceService service,
-        string appPassword, CancellationToken cancellationToken = default)
+    public static Task<string> ProvisionAsync(string adminConnectionString, string database, CommerceService service,
+        string appPassword, CancellationToken cancellationToken = default) =>
+        ProvisionAsync(adminConnectionString, database, Migrations(service), appPassword, cancellationToken);
+
+    /// <summary>
+    /// The bus: the database holding the PostgreSQL-backed queues the services' relays publish to
+    /// and their consumers read (no broker to run). Provisioned like a service database.
+    /// </summary>
+    public static Task<string> ProvisionBusAsync(string adminConnectionString, string database, string appPassword,
+        CancellationToken cancellationToken = default) =>
+        ProvisionAsync(adminConnectionString, database, MigrationSet.FromEmbeddedResources(typeof(CommerceDatabases).Assembly, "Bus.Migrations"),
+            appPassword, cancellationToken);
+
+    static async Task<string> ProvisionAsync(string adminConnectionString, string database, MigrationSet migrations, string appPassword,
+        CancellationToken cancellationToken)
     {
         await using (var admin = new NpgsqlConnection(adminConnectionString))
         {
@@ -58,7 +71,7 @@ public static class CommerceDatabases
         }
 
         var ownerConnection = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = database }.ConnectionString;
-        await MigrationRunner.ApplyAsync(ownerConnection, Migrations(service), cancellationToken, asRole: OwnerRole).ConfigureAwait(false);
+        await MigrationRunner.ApplyAsync(ownerConnection, migrations, cancellationToken, asRole: OwnerRole).ConfigureAwait(false);
 
         return new NpgsqlConnectionStringBuilder(adminConnectionString)
         {

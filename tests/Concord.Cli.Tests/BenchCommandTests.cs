@@ -28,6 +28,26 @@ public sealed class BenchCommandTests
     }
 
     [Fact]
+    public async Task Bench_cas_compares_quorum_CAS_Paxos_LWT_and_Raft_CAS_in_one_and_three_regions()
+    {
+        var result = await Concord.RunAsync("bench", "cas", "--json");
+        Assert.Equal(0, result.ExitCode);
+        var results = JsonDocument.Parse(result.Output).RootElement.GetProperty("results");
+        foreach (var scenario in new[] { "one_region_3_servers_3_clients", "three_regions_1_server_1_client_each" })
+        {
+            var rows = results.GetProperty(scenario);
+            Assert.Equal("not-linearizable", rows.GetProperty("quorum-cas").GetProperty("linearizability").GetString());
+            foreach (var protocol in new[] { "lwt-paxos-v1", "lwt-read-in-prepare", "raft-cas" })
+            {
+                Assert.Equal("linearizable", rows.GetProperty(protocol).GetProperty("linearizability").GetString());
+            }
+
+            double P50(string protocol) => rows.GetProperty(protocol).GetProperty("cas_ms").GetProperty("p50").GetDouble();
+            Assert.True(P50("lwt-paxos-v1") > P50("lwt-read-in-prepare") && P50("lwt-read-in-prepare") > P50("quorum-cas"), scenario);
+        }
+    }
+
+    [Fact]
     public async Task Bench_checker_without_histories_is_a_usage_error()
     {
         var result = await Concord.RunAsync("bench", "checker", "--histories", "/nonexistent");

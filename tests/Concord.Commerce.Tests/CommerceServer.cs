@@ -25,19 +25,24 @@ internal sealed class CommerceServer : IAsyncDisposable
     public static Task<CommerceServer> StartAsync(PostgresFixture fixture, params CommerceService[] services) =>
         StartAsync(fixture, TimeProvider.System, services);
 
-    public static async Task<CommerceServer> StartAsync(PostgresFixture fixture, TimeProvider time, params CommerceService[] services)
+    public static Task<CommerceServer> StartAsync(PostgresFixture fixture, TimeProvider time, params CommerceService[] services) =>
+        StartAsync(fixture, time, options => options, services);
+
+    /// <param name="configure">Adjusts the host's options (e.g. turns on sagas) before it is built.</param>
+    public static async Task<CommerceServer> StartAsync(PostgresFixture fixture, TimeProvider time, Func<CommerceHostOptions, CommerceHostOptions> configure,
+        params CommerceService[] services)
     {
         var databases = new Dictionary<CommerceService, CommerceDatabase>();
         foreach (var service in services)
         {
             databases[service] = await CommerceDatabase.ProvisionAsync(fixture, service);
         }
-        var app = CommerceHost.Build(new CommerceHostOptions
+        var app = CommerceHost.Build(configure(new CommerceHostOptions
         {
             ConnectionStrings = databases.ToDictionary(d => d.Key, d => d.Value.AppConnectionString),
             Urls = "http://127.0.0.1:0",
             Time = time,
-        });
+        }));
         await app.StartAsync(TestContext.Current.CancellationToken);
         var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(30) };
         return new CommerceServer(app, client, databases);

@@ -9,6 +9,18 @@ using Npgsql;
 // MODE is outbox, dual-write or recover. It records business rows ("payments") with ids
 // FIRST_ID.., announces each as a message, relays and consumes, and SIGKILLs itself the
 // CRASH_AFTER-th time it reaches CRASH_POINT (none: never). Exit code 0 means it finished.
+// MODE saga runs the order saga instead (SagaWorker.cs).
+if (args.Length > 0 && args[0] == "saga")
+{
+    var sagaHits = 0;
+    return await SagaWorker.RunAsync(args[1..], name =>
+    {
+        if (name == args[^2] && ++sagaHits == int.Parse(args[^1], CultureInfo.InvariantCulture))
+        {
+            Process.GetCurrentProcess().Kill();
+        }
+    });
+}
 if (args.Length != 7)
 {
     Console.Error.WriteLine("usage: Concord.CrashWorker outbox|dual-write|recover SERVICE_DB BUS_DB FIRST_ID COUNT CRASH_POINT CRASH_AFTER");

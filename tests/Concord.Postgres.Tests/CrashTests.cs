@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Concord.Core.Randomness;
 using Concord.Postgres.Messaging;
@@ -73,7 +72,7 @@ public sealed class CrashTests(PostgresFixture fixture)
             var exit = await RunWorkerAsync(mode, serviceDb, busDb, nextId, perRun, point, after);
             if (exit != 0)
             {
-                Assert.True(exit == 137, $"seed={seed}: worker exited with {exit}, not SIGKILL");
+                Assert.True(exit == CrashWorkerProcess.Killed, $"seed={seed}: worker exited with {exit}, not SIGKILL");
                 crashes++;
             }
             nextId += perRun;
@@ -93,33 +92,11 @@ public sealed class CrashTests(PostgresFixture fixture)
             seed);
     }
 
-    static async Task<int> RunWorkerAsync(string mode, string serviceDb, string busDb, int firstId, int count, string point, int after)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[]
-        {
-            Path.Combine(AppContext.BaseDirectory, "Concord.CrashWorker.dll"), mode, serviceDb, busDb,
-            firstId.ToString(CultureInfo.InvariantCulture), count.ToString(CultureInfo.InvariantCulture), point, after.ToString(CultureInfo.InvariantCulture),
-        })
-        {
-            info.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync(Cancel);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true); // never leave a worker behind
-            throw;
-        }
-        Assert.True(process.ExitCode is 0 or 137, $"worker failed ({process.ExitCode}): {await stderr}");
-        return process.ExitCode;
-    }
+    static Task<int> RunWorkerAsync(string mode, string serviceDb, string busDb, int firstId, int count, string point, int after) =>
+        CrashWorkerProcess.RunAsync(
+            [mode, serviceDb, busDb, firstId.ToString(CultureInfo.InvariantCulture), count.ToString(CultureInfo.InvariantCulture), point,
+             after.ToString(CultureInfo.InvariantCulture)],
+            TimeSpan.FromSeconds(60));
 
     static async Task<List<string>> ReadAsync(NpgsqlDataSource db, string sql)
     {

@@ -47,7 +47,17 @@ internal static class BenchCommands
         var checker = new Command("checker", "Time to check every recorded Jepsen history for linearizability") { json, histories };
         checker.SetAction(parse => Report(output, "checker", ModelBench.Checker(parse.GetValue(histories)!), parse.GetValue(json)));
 
-        return new Command("bench", "Quick benchmarks that report numbers measured in the same run") { core, sim, checker, orders };
+        var outbox = new Command("outbox", "Outbox → consumer messages/s with 1 and 4 relays vs an INSERT+COMMIT ceiling; order-creation p95 with and without the outbox; order sagas/s and p95") { json, seconds };
+        outbox.SetAction(async (parse, ct) => Report(output, "outbox", await OutboxBench.RunAsync(10_000, 1_000, TimeSpan.FromSeconds(Math.Max(parse.GetValue(seconds), 3)),
+            step => error.WriteLine($"bench outbox: {step}…"), ct), parse.GetValue(json)));
+
+        var raft = new Command("raft", "Raft KV: committed writes per second of wall time in the simulator; simulated write, CAS and read latency with the leader near or far from the clients") { json };
+        raft.SetAction(parse => Report(output, "raft", RaftBench.Run(), parse.GetValue(json)));
+
+        var cas = new Command("cas", "Quorum CAS vs Paxos LWT vs Raft CAS on one workload: simulated latency, round trips, linearizability") { json };
+        cas.SetAction(parse => Report(output, "cas", CasBench.Run(), parse.GetValue(json)));
+
+        return new Command("bench", "Quick benchmarks that report numbers measured in the same run") { core, sim, checker, orders, outbox, raft, cas };
     }
 
     /// <summary>The directory holding Concord.slnx, searched upwards from the working directory.</summary>

@@ -73,6 +73,9 @@ internal static class ServeCommand
                 await output.WriteLineAsync($"{service,-9} database {database} ready (migrations applied)");
             }
 
+            var bus = await CommerceDatabases.ProvisionBusAsync(pg, "concord_bus", password, ct);
+            await output.WriteLineAsync("Bus       database concord_bus ready (the saga's queues)");
+
             // Fail now, not on the first request, if the application role cannot log in (an existing
             // role with another password, say).
             await using (var probe = new NpgsqlConnection(connections[CommerceService.Orders]))
@@ -86,6 +89,7 @@ internal static class ServeCommand
                 ConnectionStrings = connections,
                 Urls = urls,
                 Sagas = new Concord.Commerce.Sagas.SagaStoreOptions(),
+                SagaMessaging = new Concord.Commerce.Sagas.SagaMessagingOptions { BusConnectionString = bus },
             });
             try
             {

@@ -52,6 +52,12 @@ public sealed record CommerceHostOptions
     /// <summary>The order saga's store, runtime, deadline timer and /sagas endpoints, in the Orders database; null for none.</summary>
     public SagaStoreOptions? Sagas { get; init; }
 
+    /// <summary>
+    /// The saga's messaging: relays for every service outbox of this host, consumers executing saga
+    /// commands, and the reply consumer; null for none (commands then wait in the outboxes).
+    /// </summary>
+    public SagaMessagingOptions? SagaMessaging { get; init; }
+
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
 }
 
@@ -114,6 +120,14 @@ public static class CommerceHost
         if (sagas)
         {
             SagaApi.AddSagaStore(builder.Services, options.Sagas!);
+        }
+
+        if (options.SagaMessaging is { } messaging)
+        {
+            messaging.Validate();
+            builder.Services.AddHostedService(sp => new SagaMessagingService(messaging, sp.GetRequiredService<CommerceDataSources>(),
+                [.. options.ConnectionStrings.Keys], sp.GetService<OrderSagaRuntime>(), sp.GetRequiredService<HybridLogicalClock>(),
+                options.Time, sp.GetRequiredService<ILogger<SagaMessagingService>>()));
         }
 
         var app = builder.Build();

@@ -59,10 +59,17 @@ public sealed class RequestTransaction(CommerceDataSources dataSources, HybridLo
             ?? throw new InvalidOperationException($"Endpoint {http.GetEndpoint()?.DisplayName} does not declare its service database.");
         _connection = await dataSources[service].OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         _transaction = await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await StampAsync(_connection, _transaction, clock, Actor(http), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stamps a transaction with an HLC timestamp and an actor, which the audit triggers record with every change.</summary>
+    internal static async Task StampAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, HybridLogicalClock clock, string actor,
+        CancellationToken cancellationToken)
+    {
         await using var stamp = new NpgsqlCommand(
-            "SELECT set_config('concord.hlc', @hlc, true), set_config('concord.actor', @actor, true)", _connection, _transaction);
+            "SELECT set_config('concord.hlc', @hlc, true), set_config('concord.actor', @actor, true)", connection, transaction);
         stamp.Parameters.AddWithValue("hlc", ((long)clock.Now().Pack()).ToString(CultureInfo.InvariantCulture));
-        stamp.Parameters.AddWithValue("actor", Actor(http));
+        stamp.Parameters.AddWithValue("actor", actor);
         await stamp.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -87,6 +87,23 @@ public static class OrdersApi
 
     static async Task<IResult> PlaceOrder(PlaceOrderRequest request, RequestTransaction db, HttpContext http, CancellationToken ct)
     {
+        if (await CheckNewOrderAsync(db, request, ct) is { } problem)
+        {
+            return problem;
+        }
+
+        var id = Guid.CreateVersion7();
+        await db.EnsureStartedAsync(ct);
+        await InsertOrderAsync(db.Connection, db.Transaction, id, request.CustomerId, request.Currency,
+            [.. request.Lines.Select(l => (l.Sku, l.Quantity, l.UnitPriceMinor))], ct);
+        var order = (await FindOrderAsync(db, id, ct))!;
+        ETags.Set(http, order.Version);
+        return TypedResults.Created($"/orders/{id}", order);
+    }
+
+    /// <summary>The problem with a new order (bad fields, unknown customer), or null; shared by POST /orders and POST /orders/checkout.</summary>
+    internal static async Task<IResult?> CheckNewOrderAsync(RequestTransaction db, PlaceOrderRequest request, CancellationToken ct)
+    {
         if (request.Lines.Any(l => l is null))
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["lines"] = ["must not contain null"] });
@@ -116,32 +133,31 @@ public static class OrdersApi
                 return Problems.NotFoundResult($"Customer {request.CustomerId}");
             }
         }
+        return null;
+    }
 
-        var id = Guid.CreateVersion7();
-        var total = request.Lines.Sum(l => l.Quantity * l.UnitPriceMinor);
-        await using (var insert = await db.CommandAsync(
-            "INSERT INTO orders (id, customer_id, currency, total_minor) VALUES (@id, @customer, @currency, @total)", ct))
+    /// <summary>Inserts a pending order and its lines; the total is computed here and checked by the schema at commit.</summary>
+    internal static async Task InsertOrderAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, Guid customerId, string currency,
+        IReadOnlyList<(string Sku, int Quantity, long UnitPriceMinor)> lines, CancellationToken ct)
+    {
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO orders (id, customer_id, currency, total_minor) VALUES (@id, @customer, @currency, @total)", connection, transaction))
         {
             insert.Parameters.AddWithValue("id", id);
-            insert.Parameters.AddWithValue("customer", request.CustomerId);
-            insert.Parameters.AddWithValue("currency", request.Currency);
-            insert.Parameters.AddWithValue("total", total);
-            await insert.ExecuteNonQueryAsync(ct);
+            insert.Parameters.AddWithValue("customer", customerId);
+            insert.Parameters.AddWithValue("currency", currency);
+            insert.Parameters.AddWithValue("total", lines.Sum(l => l.Quantity * l.UnitPriceMinor));
+            await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        await using (var lines = await db.CommandAsync("""
+        await using var insertLines = new NpgsqlCommand("""
             INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price_minor)
             SELECT @id, n, sku, quantity, price FROM unnest(@skus, @quantities, @prices) WITH ORDINALITY AS l(sku, quantity, price, n)
-            """, ct))
-        {
-            lines.Parameters.AddWithValue("id", id);
-            lines.Parameters.AddWithValue("skus", request.Lines.Select(l => l.Sku).ToArray());
-            lines.Parameters.AddWithValue("quantities", request.Lines.Select(l => l.Quantity).ToArray());
-            lines.Parameters.AddWithValue("prices", request.Lines.Select(l => l.UnitPriceMinor).ToArray());
-            await lines.ExecuteNonQueryAsync(ct);
-        }
-        var order = (await FindOrderAsync(db, id, ct))!;
-        ETags.Set(http, order.Version);
-        return TypedResults.Created($"/orders/{id}", order);
+            """, connection, transaction);
+        insertLines.Parameters.AddWithValue("id", id);
+        insertLines.Parameters.AddWithValue("skus", lines.Select(l => l.Sku).ToArray());
+        insertLines.Parameters.AddWithValue("quantities", lines.Select(l => l.Quantity).ToArray());
+        insertLines.Parameters.AddWithValue("prices", lines.Select(l => l.UnitPriceMinor).ToArray());
+        await insertLines.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     static async Task<IResult> GetOrder(Guid id, RequestTransaction db, HttpContext http, CancellationToken ct)

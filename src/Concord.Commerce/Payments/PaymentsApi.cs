@@ -124,30 +124,12 @@ public static class PaymentsApi
         }
 
         var id = Guid.CreateVersion7();
-        await using (var insert = await db.CommandAsync(
-            "INSERT INTO transfers (id, currency, kind, reference) VALUES (@id, @currency, @kind, @reference)", ct))
-        {
-            insert.Parameters.AddWithValue("id", id);
-            insert.Parameters.AddWithValue("currency", request.Currency);
-            insert.Parameters.AddWithValue("kind", request.Kind);
-            insert.Parameters.AddWithValue("reference", (object?)request.Reference ?? DBNull.Value);
-            await insert.ExecuteNonQueryAsync(ct);
-        }
         try
         {
-            await using var postings = await db.CommandAsync("""
-                INSERT INTO postings (transfer_id, account_id, currency, side, amount_minor)
-                SELECT @id, account, @currency, side, amount FROM unnest(@accounts, @sides, @amounts) AS p(account, side, amount)
-                 ORDER BY account, side
-                """, ct);
-            postings.Parameters.AddWithValue("id", id);
-            postings.Parameters.AddWithValue("currency", request.Currency);
-            postings.Parameters.AddWithValue("accounts", request.Postings.Select(p => p.AccountId).ToArray());
-            postings.Parameters.AddWithValue("sides", request.Postings.Select(p => p.Side == PostingSide.Debit ? "debit" : "credit").ToArray());
-            postings.Parameters.AddWithValue("amounts", request.Postings.Select(p => p.AmountMinor).ToArray());
-            await postings.ExecuteNonQueryAsync(ct);
+            await db.EnsureStartedAsync(ct);
+            await Ledger.PostAsync(db.Connection, db.Transaction, id, request.Currency, request.Kind, request.Reference, request.Postings, ct);
         }
-        catch (PostgresException e) when (e.ConstraintName == "account_balance_above_floor")
+        catch (PostgresException e) when (e.ConstraintName == Ledger.BalanceFloorConstraint)
         {
             // The trigger applying a debit found the balance would drop below the floor; the filter rolls back.
         // (Postings go in account order, so concurrent transfers lock accounts in one order: no deadlock.)
@@ -176,7 +158,7 @@ public static class PaymentsApi
         return transfer is null ? Problems.NotFoundResult($"Transfer {id}") : TypedResults.Ok(transfer);
     }
 
-    static async Task<AccountView?> FindAccountAsync(RequestTransaction db, string id, CancellationToken ct)
+    internal static async Task<AccountView?> FindAccountAsync(RequestTransaction db, string id, CancellationToken ct)
     {
         await using var select = await db.CommandAsync("SELECT id, currency, balance_minor, floor_minor, version FROM accounts WHERE id = @id", ct);
         select.Parameters.AddWithValue("id", id);

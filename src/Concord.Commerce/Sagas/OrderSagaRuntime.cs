@@ -3,6 +3,7 @@ using Concord.Core.Clocks;
 using Concord.Messaging.Envelopes;
 using Concord.Messaging.Sagas;
 using Concord.Messaging.Sagas.Orders;
+using Concord.Commerce.Sagas.Commands;
 using Concord.Postgres.Messaging;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -59,7 +60,8 @@ public sealed class OrderSagaRuntime
     readonly TimeProvider _time;
     readonly HybridLogicalClock _clock;
     readonly SagaDefinition<OrderSagaData, OrderCommand> _definition;
-    readonly MessageCodec _codec = OrderSagaMessages.Register(new MessageCodec());
+    readonly MessageCodec _codec = SagaWire.CreateCodec();
+    readonly string[] _stepNames;
     readonly ILogger _log;
 
     public OrderSagaRuntime(NpgsqlDataSource orders, SagaStoreOptions options, TimeProvider time, HybridLogicalClock clock, ILogger<OrderSagaRuntime>? log = null)
@@ -72,6 +74,7 @@ public sealed class OrderSagaRuntime
         _clock = clock;
         Options = options;
         _definition = OrderSaga.Create(options.Timings);
+        _stepNames = [.. _definition.Steps.Select(step => step.Name)];
     }
 
     public SagaStoreOptions Options { get; }
@@ -84,10 +87,26 @@ public sealed class OrderSagaRuntime
     /// </summary>
     public async Task<SagaSnapshot> StartAsync(OrderSagaData data, CancellationToken cancellationToken)
     {
-        var decision = OrderSaga.Start(data, NowMs, _definition);
-        var state = decision.State;
         await using var connection = await _orders.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await StartAsync(connection, transaction, data, cancellationToken).ConfigureAwait(false) is { } started)
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return started;
+        }
+        await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+        return await LoadAsync(OrderSaga.SagaId(data.OrderId), cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Saga {OrderSaga.SagaId(data.OrderId)} exists but could not be read.");
+    }
+
+    /// <summary>
+    /// Starts the saga in the caller's Orders-database transaction (e.g. an HTTP request's, so the
+    /// request's idempotency record and the saga commit together). Null if the saga already exists.
+    /// </summary>
+    internal async Task<SagaSnapshot?> StartAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, OrderSagaData data, CancellationToken cancellationToken)
+    {
+        var decision = OrderSaga.Start(data, NowMs, _definition);
+        var state = decision.State;
         await using (var insert = new NpgsqlCommand("""
             INSERT INTO saga_instances (saga_id, saga_type, status, state, version, next_deadline_at, started_at, updated_at)
             VALUES (@id, @type, @status, @state::jsonb, 1, @deadline, @at, @at)
@@ -102,14 +121,52 @@ public sealed class OrderSagaRuntime
             insert.Parameters.AddWithValue("at", At(state.LastEventAtMs));
             if (await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
             {
-                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-                return await LoadAsync(state.SagaId, cancellationToken).ConfigureAwait(false)
-                    ?? throw new InvalidOperationException($"Saga {state.SagaId} exists but could not be read.");
+                return null;
             }
         }
         await AppendTransitionAsync(connection, transaction, decision, 1, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new SagaSnapshot(state with { History = [] }, 1, Deadline(decision, null));
+    }
+
+    /// <summary>
+    /// Consumes one reply from the saga's queue: records the message in the Orders inbox and applies
+    /// the reply in the same transaction, so a redelivered reply is skipped and a crash in between
+    /// leaves neither. The saga row is locked for the transition, so replies and timers of one saga
+    /// take turns. A reply for an unknown saga is recorded and dropped.
+    /// </summary>
+    public async Task HandleReplyAsync(OutboxMessage message, CancellationToken cancellationToken)
+    {
+        var decoded = _codec.Decode(message.Payload);
+        var reply = decoded.Body as SagaReply
+            ?? throw new InvalidOperationException($"Message {message.Id} of type {message.Type} is not a saga reply.");
+        await using var connection = await _orders.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (!await Inbox.TryRecordAsync(connection, transaction, SagaType, message.Id, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+        await Http.RequestTransaction.StampAsync(connection, transaction, _clock, SagaType, cancellationToken).ConfigureAwait(false);
+        SagaSnapshot? snapshot;
+        await using (var select = new NpgsqlCommand(
+            "SELECT state::text, version, next_deadline_at FROM saga_instances WHERE saga_id = @id FOR UPDATE", connection, transaction))
+        {
+            select.Parameters.AddWithValue("id", decoded.Envelope.CorrelationId);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            snapshot = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
+        }
+        if (snapshot is null)
+        {
+            _log.LogWarning("Reply {MessageId} is for saga {SagaId}, which does not exist; dropped.", message.Id, decoded.Envelope.CorrelationId);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var @event = reply.ToEvent();
+        var result = await ApplyAsync(connection, transaction, snapshot, @event, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (result.Version != snapshot.Version)
+        {
+            SagaMetrics.Record(SagaType, snapshot.State, @event, result.State);
+        }
     }
 
     /// <summary>
@@ -253,6 +310,7 @@ public sealed class OrderSagaRuntime
                 throw new SagaConcurrencyException(before.SagaId, snapshot.Version);
             }
         }
+        await Orders.OrdersSagaCommands.ProjectProgressAsync(connection, transaction, before, after, _stepNames, cancellationToken).ConfigureAwait(false);
         await AppendTransitionAsync(connection, transaction, decision, version, cancellationToken).ConfigureAwait(false);
         return new SagaSnapshot(after, version, deadline);
     }

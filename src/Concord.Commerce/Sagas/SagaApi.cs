@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Concord.Commerce.Http;
+using Concord.Commerce.Orders;
 using Concord.Core.Clocks;
+using Concord.Messaging.Sagas.Orders;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -17,7 +19,16 @@ public sealed record SagaTransitionView(long Sequence, DateTimeOffset At, string
 public sealed record SagaView(string Id, string Type, string Status, long Version, DateTimeOffset StartedAt, DateTimeOffset UpdatedAt,
     DateTimeOffset? NextDeadlineAt, JsonElement State, IReadOnlyList<SagaTransitionView>? History);
 
-/// <summary>Read-only HTTP views of the saga store, for operators: one saga with its history, and the stuck ones.</summary>
+/// <summary>An order to run through the order saga: Orders' order fields plus the payment account to charge.</summary>
+public sealed record CheckoutRequest(Guid CustomerId, string Currency, string PaymentAccountId, IReadOnlyList<OrderLineRequest> Lines);
+
+/// <summary>The saga started for a checkout; follow it at <c>/sagas/{SagaId}</c> and the order at <c>/orders/{OrderId}</c>.</summary>
+public sealed record CheckoutView(Guid OrderId, string SagaId, string Status);
+
+/// <summary>
+/// The saga's HTTP surface: <c>POST /orders/checkout</c> starts an order saga; read-only views of the
+/// saga store for operators: one saga with its history, and the stuck ones.
+/// </summary>
 internal static class SagaApi
 {
     const int ListMax = 100;
@@ -38,6 +49,35 @@ internal static class SagaApi
             .AddEndpointFilter<TransactionFilter>();
         group.MapGet("/{id}", GetSaga).WithName("GetSaga");
         group.MapGet("/", ListSagas).WithName("ListSagas");
+        routes.MapPost("/orders/checkout", Checkout).WithName("Checkout").WithTags("Orders", "Sagas")
+            .WithMetadata(new ServiceDatabase(CommerceService.Orders), new RequiresIdempotencyKey())
+            .AddEndpointFilter<TransactionFilter>();
+    }
+
+    /// <summary>
+    /// Starts the order saga in the request's transaction (so the Idempotency-Key's record and the
+    /// saga commit together) and answers 202: the order is created by the saga's first step, then
+    /// moves to confirmed or cancelled as the services answer.
+    /// </summary>
+    static async Task<IResult> Checkout(CheckoutRequest request, RequestTransaction db, OrderSagaRuntime runtime, CancellationToken ct)
+    {
+        var order = new PlaceOrderRequest(request.CustomerId, request.Currency, request.Lines);
+        var account = new Validation().AccountId("paymentAccountId", request.PaymentAccountId);
+        if (account.Failed)
+        {
+            return Problems.Validation(account.Errors);
+        }
+        if (await OrdersApi.CheckNewOrderAsync(db, order, ct) is { } problem)
+        {
+            return problem;
+        }
+        var data = new OrderSagaData(Guid.CreateVersion7(), request.CustomerId, request.Currency, request.PaymentAccountId,
+            [.. request.Lines.Select(l => new OrderLine(l.Sku, l.Quantity, l.UnitPriceMinor))]);
+        await db.EnsureStartedAsync(ct);
+        var started = await runtime.StartAsync(db.Connection, db.Transaction, data, ct)
+            ?? throw new InvalidOperationException($"A new order's saga {OrderSaga.SagaId(data.OrderId)} already exists.");
+        var sagaId = started.State.SagaId;
+        return TypedResults.Accepted($"/sagas/{sagaId}", new CheckoutView(data.OrderId, sagaId, OrderSagaRuntime.StatusName(started.State.Status)));
     }
 
     static async Task<IResult> GetSaga(string id, RequestTransaction db, CancellationToken ct)

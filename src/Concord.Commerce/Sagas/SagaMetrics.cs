@@ -14,6 +14,14 @@ public static class SagaMetrics
     static readonly Counter<long> Timeouts = Meter.CreateCounter<long>("concord.saga.timeouts", "{timeout}",
         "Reply timeouts that moved a saga (a retry or a give-up), not stale timers");
 
+    static readonly Counter<long> Commands = Meter.CreateCounter<long>("concord.saga.commands", "{command}",
+        "Saga commands answered by a service, by service, outcome and whether the answer was a recorded one sent again");
+
+    internal static void RecordCommand(string service, bool succeeded, bool replayed) =>
+        Commands.Add(1, new KeyValuePair<string, object?>("service", service),
+            new KeyValuePair<string, object?>("outcome", succeeded ? "succeeded" : "failed"),
+            new KeyValuePair<string, object?>("replayed", replayed));
+
     /// <summary>Called once per committed transition, after the commit, so a rolled-back one is never counted.</summary>
     internal static void Record<TData, TCommand>(string sagaType, SagaState<TData, TCommand> before, SagaEvent @event, SagaState<TData, TCommand> after)
     {

@@ -100,18 +100,21 @@ internal sealed class QuorumClientNode : INode<QuorumMessage>
         QuorumWorkloadOptions options = _driver.Options;
         string key = _driver.NextKey(context.Random);
         double draw = context.Random.NextDouble();
-        OperationKind kind = draw < options.ReadFraction ? OperationKind.Read
-            : draw < options.ReadFraction + options.CasFraction ? OperationKind.CompareAndSet
+        bool lwt = options.LightweightTransactions;
+        OperationKind kind = draw < options.ReadFraction ? (lwt ? OperationKind.SerialRead : OperationKind.Read)
+            : draw < options.ReadFraction + options.CasFraction ? (lwt ? OperationKind.PaxosCompareAndSet : OperationKind.CompareAndSet)
             : _versioning != VersionMode.Crdt ? OperationKind.Write
             : options.UseSets ? OperationKind.AddToSet : OperationKind.Increment;
-        long value = kind == OperationKind.Read ? 0 : kind == OperationKind.Increment ? 1 : _driver.NextValue();
-        long? expected = kind == OperationKind.CompareAndSet ? _lastSeen.GetValueOrDefault(key) : null;
+        bool isRead = kind is OperationKind.Read or OperationKind.SerialRead;
+        bool isCas = kind is OperationKind.CompareAndSet or OperationKind.PaxosCompareAndSet;
+        long value = isRead ? 0 : kind == OperationKind.Increment ? 1 : _driver.NextValue();
+        long? expected = isCas ? _lastSeen.GetValueOrDefault(key) : null;
         var operation = new QuorumOperation(kind, key, value, expected);
 
         _requestId = ++_nextRequestId;
         _currentOperation = operation;
         _current = _history.Invoke(context, _process, operation);
-        Consistency consistency = kind == OperationKind.Read ? options.ReadConsistency : options.WriteConsistency;
+        Consistency consistency = isRead ? options.ReadConsistency : options.WriteConsistency;
         VectorClock? writeContext = kind == OperationKind.Write && _versioning == VersionMode.DottedVersionVectors
             ? _contexts.GetValueOrDefault(key)
             : null;
@@ -136,7 +139,7 @@ internal sealed class QuorumClientNode : INode<QuorumMessage>
     {
         switch (operation.Kind)
         {
-            case OperationKind.Read:
+            case OperationKind.Read or OperationKind.SerialRead:
                 _lastSeen[operation.Key] = reply.Values.Length == 1 ? reply.Values[0] : null;
                 if (reply.Context is { } readContext)
                 {
@@ -144,7 +147,7 @@ internal sealed class QuorumClientNode : INode<QuorumMessage>
                 }
 
                 break;
-            case OperationKind.Write or OperationKind.CompareAndSet:
+            case OperationKind.Write or OperationKind.CompareAndSet or OperationKind.PaxosCompareAndSet:
                 _lastSeen[operation.Key] = operation.Value;
                 break;
         }

@@ -224,7 +224,7 @@ public static class QuorumHistory
     public static History ToHistory(IReadOnlyList<HistoryEntry<QuorumOperation, QuorumOperationResult>> entries) =>
         RecordedHistory.ToHistory(entries, "quorum-sim",
             op => new CheckedOperation(FunctionOf(op.Kind), InputOf(op), op.Key),
-            (op, result) => op.Kind == OperationKind.Read ? ValueOf(result!.Values) : null);
+            (op, result) => op.Kind is OperationKind.Read or OperationKind.SerialRead ? ValueOf(result!.Values) : null);
 
     /// <summary>No value → nil, one → that integer, several (siblings, set elements) → a list.</summary>
     public static OperationValue ValueOf(IReadOnlyList<long> values)
@@ -240,17 +240,17 @@ public static class QuorumHistory
 
     private static string FunctionOf(OperationKind kind) => kind switch
     {
-        OperationKind.Read => "read",
+        OperationKind.Read or OperationKind.SerialRead => "read",
         OperationKind.Write => "write",
-        OperationKind.CompareAndSet => "cas",
+        OperationKind.CompareAndSet or OperationKind.PaxosCompareAndSet => "cas",
         OperationKind.Increment => "increment",
         _ => "add",
     };
 
     private static OperationValue InputOf(QuorumOperation op) => op.Kind switch
     {
-        OperationKind.Read => OperationValue.Nil,
-        OperationKind.CompareAndSet => OperationValue.ListOf(op.Expected is { } e ? OperationValue.Of(e) : OperationValue.Nil, OperationValue.Of(op.Value)),
+        OperationKind.Read or OperationKind.SerialRead => OperationValue.Nil,
+        OperationKind.CompareAndSet or OperationKind.PaxosCompareAndSet => OperationValue.ListOf(op.Expected is { } e ? OperationValue.Of(e) : OperationValue.Nil, OperationValue.Of(op.Value)),
         _ => OperationValue.Of(op.Value),
     };
 }

@@ -59,7 +59,7 @@ public sealed class QuorumServerNode : INode<QuorumMessage>, IQuorumHost
     {
         Invariant.Assert(_node is null);
         // ctx.Clock is the node's hardware clock for the whole run: skew and drift reach the HLC through it.
-        _node = new QuorumNode(context.Self, _ring, _config, context.Clock, _stats);
+        _node = new QuorumNode(context.Self, _ring, _config, context.Clock, _stats, context.Random.Derive("quorum-node"));
         return _node;
     }
 

@@ -51,6 +51,13 @@ public sealed record QuorumWorkloadOptions
     /// <summary>With CRDT versioning: OR-set adds instead of counter increments.</summary>
     public bool UseSets { get; init; }
 
+    /// <summary>
+    /// Lightweight transactions: reads are SERIAL reads and compare-and-sets run Paxos. Plain writes
+    /// would bypass Paxos (unsafe to mix with LWTs on one key, as Cassandra documents), so reads
+    /// and CAS must make up every operation.
+    /// </summary>
+    public bool LightweightTransactions { get; init; }
+
     public IReadOnlyList<string> Problems()
     {
         var problems = new List<string>();
@@ -77,6 +84,11 @@ public sealed record QuorumWorkloadOptions
         if (!(ReadFraction is >= 0 and <= 1) || !(CasFraction is >= 0 and <= 1) || ReadFraction + CasFraction > 1)
         {
             problems.Add("ReadFraction and CasFraction must be within [0, 1] and sum to at most 1.");
+        }
+
+        if (LightweightTransactions && ReadFraction + CasFraction < 1)
+        {
+            problems.Add("With LightweightTransactions, ReadFraction and CasFraction must sum to 1: plain writes would bypass Paxos.");
         }
 
         if (ThinkTimeUsMax is < 0 or > 60_000_000)

@@ -14,6 +14,9 @@ public sealed record RaftKvWorkloadOptions
 
     public double CasFraction { get; init; } = 0.2;
 
+    /// <summary>Where gets are served: the leader (linearizable), or the client's nearby replica.</summary>
+    public KvReadMode ReadMode { get; init; } = KvReadMode.Leader;
+
     public long ThinkTimeUsMax { get; init; } = 5_000;
 
     public long ClientTimeoutUs { get; init; } = 500_000;

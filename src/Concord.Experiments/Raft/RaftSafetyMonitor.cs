@@ -22,8 +22,24 @@ public sealed class RaftSafetyMonitor
     // since no majority will accept its appends.
     private readonly List<(long EntryTerm, long CommitTerm)> _committed = [(0, 0)];
     private readonly Dictionary<NodeId, (long Term, long Commit)> _leaderCommitChecked = [];
+    // Snapshot index → its state: two snapshots at one index must hold the same state.
+    private readonly Dictionary<long, string> _snapshotData = [];
+    private readonly List<(long Term, NodeId Leader, long AtUs)> _firstCommitByTerm = [];
 
     public int LeadersElected => _leaderByTerm.Count;
+
+    public int SnapshotsTaken { get; private set; }
+
+    public int SnapshotsInstalled { get; private set; }
+
+    /// <summary>True simulated time, for stamping observations (an observer may see it; the nodes may not).</summary>
+    public Func<long> Clock { get; set; } = () => 0;
+
+    /// <summary>Per term, when its leader first committed an entry of that term (its no-op): the group is available again.</summary>
+    public IReadOnlyList<(long Term, NodeId Leader, long AtUs)> FirstCommitByTerm => _firstCommitByTerm;
+
+    /// <summary>The leader of each term, for reports.</summary>
+    public IReadOnlyDictionary<long, NodeId> LeaderByTerm => _leaderByTerm;
 
     public long CommittedIndexMax => _applied.Count - 1;
 
@@ -41,7 +57,8 @@ public sealed class RaftSafetyMonitor
         else
         {
             _leaderByTerm.Add(node.Term, node.Self);
-            for (int i = 1; i < _committed.Count; i++)
+            // Below the leader's snapshot index the entries are compacted; ObserveSnapshot checked that snapshot.
+            for (int i = (int)Math.Max(1, node.SnapshotIndex); i < _committed.Count; i++)
             {
                 (long entryTerm, long commitTerm) = _committed[i];
                 Check(commitTerm >= node.Term || node.TermAt(i) == entryTerm, $"leader completeness: {node.Self}, leader of term {node.Term}, lacks entry {i}@{entryTerm} committed in term {commitTerm} (has term {node.TermAt(i)})");
@@ -51,7 +68,12 @@ public sealed class RaftSafetyMonitor
         // A leader's committed prefix never changes within its term, so each index is recorded once per (leader, term).
         long checkedUpTo = _leaderCommitChecked.TryGetValue(node.Self, out var seen) && seen.Term == node.Term ? seen.Commit : 0;
         _leaderCommitChecked[node.Self] = (node.Term, Math.Max(checkedUpTo, node.Commit));
-        for (int i = (int)checkedUpTo + 1; i <= node.Commit; i++)
+        if (node.TermAt(node.Commit) == node.Term && (_firstCommitByTerm.Count == 0 || _firstCommitByTerm[^1].Term < node.Term))
+        {
+            _firstCommitByTerm.Add((node.Term, node.Self, Clock()));
+        }
+
+        for (int i = (int)Math.Max(checkedUpTo + 1, node.SnapshotIndex); i <= node.Commit; i++)
         {
             if (i < _committed.Count)
             {
@@ -80,6 +102,34 @@ public sealed class RaftSafetyMonitor
         else
         {
             _entries.Add((entry.Index, entry.Term), (entry.Command, previousTerm));
+        }
+    }
+
+    /// <summary>
+    /// A snapshot taken (or installed) by <paramref name="node"/>: it must end at an applied entry with
+    /// the same term, and every snapshot at one index must hold the same state.
+    /// </summary>
+    public void ObserveSnapshot(NodeId node, Snapshot snapshot, bool installed)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        Check(snapshot.Index < _applied.Count, $"snapshot: {node} holds {snapshot}, beyond every applied entry ({_applied.Count - 1})");
+        Check(_applied[(int)snapshot.Index].Term == snapshot.Term, $"snapshot: {node} holds {snapshot}, but the entry applied there is {_applied[(int)snapshot.Index]}");
+        if (_snapshotData.TryGetValue(snapshot.Index, out string? data))
+        {
+            Check(data == snapshot.Data, $"snapshot: {node} holds a state at {snapshot} that differs from another node's at the same index");
+        }
+        else
+        {
+            _snapshotData.Add(snapshot.Index, snapshot.Data);
+        }
+
+        if (installed)
+        {
+            SnapshotsInstalled++;
+        }
+        else
+        {
+            SnapshotsTaken++;
         }
     }
 

@@ -138,10 +138,38 @@ public sealed class OutboxRelay
     /// or the poll interval, whichever comes first; prunes once per poll interval at most. Any failure
     /// (database, transport) is reported to <paramref name="onError"/> and retried after a backoff.
     /// </summary>
-    public async Task RunAsync(Action<Exception>? onError = null, CancellationToken cancellationToken = default)
+    public Task RunAsync(Action<Exception>? onError = null, CancellationToken cancellationToken = default)
     {
-        var failures = 0;
         var lastPrune = DateTimeOffset.MinValue;
+        return ListenLoop.RunAsync(_database, "concord_outbox", async ct =>
+        {
+            while (await PublishBatchAsync(ct).ConfigureAwait(false) > 0)
+            {
+            }
+            if (_time.GetUtcNow() - lastPrune >= _options.PollInterval)
+            {
+                await PruneAsync(ct).ConfigureAwait(false);
+                lastPrune = _time.GetUtcNow();
+            }
+        }, _options.PollInterval, _options.FailureBackoff, _time, onError, cancellationToken);
+    }
+}
+
+/// <summary>
+/// The wake-up loop relays and consumers share: drain, then sleep until a NOTIFY on a channel or the
+/// poll interval (a notification can be missed while reconnecting), with a doubling backoff (up to
+/// 32×) after a failed round.
+/// </summary>
+internal static class ListenLoop
+{
+    public static async Task RunAsync(NpgsqlDataSource database, string channel, Func<CancellationToken, Task> drain, TimeSpan pollInterval,
+        TimeSpan failureBackoff, TimeProvider time, Action<Exception>? onError, CancellationToken cancellationToken)
+    {
+        if (pollInterval <= TimeSpan.Zero || failureBackoff <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("The poll interval and the failure backoff must be positive.");
+        }
+        var failures = 0;
         NpgsqlConnection? listener = null;
         try
         {
@@ -151,20 +179,13 @@ public sealed class OutboxRelay
                 {
                     if (listener is null)
                     {
-                        listener = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-                        await using var listen = new NpgsqlCommand("LISTEN concord_outbox", listener);
+                        listener = await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                        await using var listen = new NpgsqlCommand("LISTEN " + channel, listener);
                         await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
-                    while (await PublishBatchAsync(cancellationToken).ConfigureAwait(false) > 0)
-                    {
-                    }
-                    if (_time.GetUtcNow() - lastPrune >= _options.PollInterval)
-                    {
-                        await PruneAsync(cancellationToken).ConfigureAwait(false);
-                        lastPrune = _time.GetUtcNow();
-                    }
+                    await drain(cancellationToken).ConfigureAwait(false);
                     failures = 0;
-                    await listener.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+                    await listener.WaitAsync(pollInterval, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -175,7 +196,7 @@ public sealed class OutboxRelay
                         listener = null;
                     }
                     failures++;
-                    await Task.Delay(_options.FailureBackoff * Math.Min(32, 1 << Math.Min(failures - 1, 5)), _time, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(failureBackoff * Math.Min(32, 1 << Math.Min(failures - 1, 5)), time, cancellationToken).ConfigureAwait(false);
                 }
             }
         }

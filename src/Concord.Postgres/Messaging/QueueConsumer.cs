@@ -13,9 +13,18 @@ namespace Concord.Postgres.Messaging;
 /// behind it, other keys go on) and counts an attempt; after <c>attemptsMax</c> attempts it moves
 /// to <c>queue_dead_letters</c> with the last error, so one poison message cannot stall its key forever.
 /// </remarks>
-public sealed class QueueConsumer(NpgsqlDataSource bus, string queue, int batchSizeMax = 64, int attemptsMax = 5, Action<OutboxMessage, Exception>? onError = null)
+/// <param name="handlerParallelism">
+/// Handlers run at once within a round. A round claims at most one message per key, so running
+/// them side by side keeps per-key order; it pays when handlers wait on their own database.
+/// </param>
+public sealed class QueueConsumer(NpgsqlDataSource bus, string queue, int batchSizeMax = 64, int attemptsMax = 5, Action<OutboxMessage, Exception>? onError = null,
+    int handlerParallelism = 1)
 {
-    /// <summary>One round: claims the oldest message of each key, handles them in order, removes the handled ones.</summary>
+    readonly int _handlerParallelism = handlerParallelism is >= 1 and <= 64
+        ? handlerParallelism
+        : throw new ArgumentOutOfRangeException(nameof(handlerParallelism), handlerParallelism, "handlerParallelism must be within [1, 64].");
+
+    /// <summary>One round: claims the oldest message of each key, handles them (one per key, so in key order), removes the handled ones.</summary>
     public async Task<int> ConsumeBatchAsync(Func<OutboxMessage, CancellationToken, Task> handle, CancellationToken cancellationToken)
     {
         await using var connection = await bus.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -44,19 +53,27 @@ public sealed class QueueConsumer(NpgsqlDataSource bus, string queue, int batchS
 
         var handled = new List<long>();
         var failed = new List<(long Position, string Error)>();
-        foreach (var (position, message) in claimed)
-        {
-            try
+        var gate = new Lock();
+        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = _handlerParallelism, CancellationToken = cancellationToken },
+            async (item, ct) =>
             {
-                await handle(message, cancellationToken).ConfigureAwait(false);
-                handled.Add(position);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                onError?.Invoke(message, e);
-                failed.Add((position, e.Message));
-            }
-        }
+                try
+                {
+                    await handle(item.Message, ct).ConfigureAwait(false);
+                    lock (gate)
+                    {
+                        handled.Add(item.Position);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    onError?.Invoke(item.Message, e);
+                    lock (gate)
+                    {
+                        failed.Add((item.Position, e.Message));
+                    }
+                }
+            }).ConfigureAwait(false);
         await using (var ack = new NpgsqlCommand("DELETE FROM queue_messages WHERE position = ANY(@positions)", connection, transaction))
         {
             ack.Parameters.AddWithValue("positions", handled.ToArray());
@@ -81,6 +98,24 @@ public sealed class QueueConsumer(NpgsqlDataSource bus, string queue, int batchS
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         MessagingMetrics.Consumed.Add(handled.Count, new KeyValuePair<string, object?>("queue", queue));
         return handled.Count;
+    }
+
+    /// <summary>
+    /// Runs until cancelled: drains the queue, then sleeps until a NOTIFY on <c>concord_queue</c> or
+    /// <paramref name="pollInterval"/>, whichever comes first. A failed round (the bus restarts) is
+    /// reported to <paramref name="onRoundError"/> and retried after a backoff that doubles up to 32×
+    /// <paramref name="failureBackoff"/>. A message whose handler throws stays at its key's head and is
+    /// retried on the next wake-up or poll (see the class remarks for the dead-letter bound).
+    /// </summary>
+    public Task RunAsync(Func<OutboxMessage, CancellationToken, Task> handle, TimeSpan pollInterval, TimeSpan failureBackoff, TimeProvider time,
+        Action<Exception>? onRoundError = null, CancellationToken cancellationToken = default)
+    {
+        return ListenLoop.RunAsync(bus, "concord_queue", async ct =>
+        {
+            while (await ConsumeBatchAsync(handle, ct).ConfigureAwait(false) > 0)
+            {
+            }
+        }, pollInterval, failureBackoff, time, onRoundError, cancellationToken);
     }
 
     /// <summary>Messages waiting in the queue.</summary>

@@ -54,6 +54,9 @@ public sealed record QuorumConfig
     /// </summary>
     public long HlcMaxOffsetUs { get; init; } = 50_000;
 
+    /// <summary>Lightweight transactions (Paxos per key): phases, timeout, contention backoff.</summary>
+    public LwtConfig Lwt { get; init; } = new();
+
     public IReadOnlyList<string> Problems()
     {
         var problems = new List<string>();
@@ -79,6 +82,15 @@ public sealed record QuorumConfig
         Range(nameof(MerkleDepth), MerkleDepth, 0, 16);
         Range(nameof(PendingRequestsMax), PendingRequestsMax, 1, 1 << 20);
         Range(nameof(HlcMaxOffsetUs), HlcMaxOffsetUs, 1, Core.Clocks.HybridLogicalClock.MaxOffsetMsLimit);
+        if (Lwt is null)
+        {
+            problems.Add("Lwt must not be null.");
+        }
+        else
+        {
+            problems.AddRange(Lwt.Problems());
+        }
+
         return problems;
     }
 

@@ -21,6 +21,12 @@ public enum OperationKind
 
     /// <summary>Add <see cref="ClientRequest.Value"/> to an OR-set (CRDT mode).</summary>
     AddToSet,
+
+    /// <summary>Compare-and-set as a lightweight transaction (Paxos per key, LWW only): linearizable.</summary>
+    PaxosCompareAndSet,
+
+    /// <summary>Cassandra's SERIAL read: through Paxos, finishing any in-progress proposal first. Linearizable.</summary>
+    SerialRead,
 }
 
 public enum ReplyStatus

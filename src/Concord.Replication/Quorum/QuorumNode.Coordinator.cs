@@ -17,6 +17,12 @@ public sealed partial class QuorumNode
 
     private void OnClientRequest(ClientRequest request, IQuorumHost host)
     {
+        if (request.Kind is OperationKind.PaxosCompareAndSet or OperationKind.SerialRead)
+        {
+            StartLwt(request, host);
+            return;
+        }
+
         if (ModeRefusal(request) is { } refusal)
         {
             Refuse(request, refusal, host);

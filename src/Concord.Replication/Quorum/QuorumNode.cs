@@ -1,5 +1,6 @@
 using Concord.Core;
 using Concord.Core.Clocks;
+using Concord.Core.Randomness;
 
 namespace Concord.Replication.Quorum;
 
@@ -12,10 +13,12 @@ namespace Concord.Replication.Quorum;
 /// given to it, no randomness, no threads.
 /// </summary>
 /// <remarks>
-/// Durable state: <c>kv/{key}</c> → <see cref="StoredValue"/>, <c>hint/{id}</c> → <see cref="Hint"/>.
+/// Durable state: <c>kv/{key}</c> → <see cref="StoredValue"/>, <c>hint/{id}</c> → <see cref="Hint"/>,
+/// <c>paxos/{key}</c> → <see cref="PaxosAcceptorState"/>, <c>lwt/last-ballot</c> → the last <see cref="Ballot"/> issued.
 /// Every replica merges before it acks, and the host persists before it sends, so an acknowledged
 /// write is on disk at W replicas. Everything else (pending requests, sessions) is volatile.
-/// Split by concern: this file routes; Coordinator, Replica, Hints and AntiEntropy hold the logic.
+/// Split by concern: this file routes; Coordinator, Replica, Hints, AntiEntropy, Lwt (Paxos proposer) and
+/// Paxos (acceptor) hold the logic.
 /// </remarks>
 public sealed partial class QuorumNode
 {
@@ -30,7 +33,8 @@ public sealed partial class QuorumNode
     private readonly TimeProvider _clock;
     private readonly Dictionary<string, StoredValue> _store = new(StringComparer.Ordinal);
 
-    public QuorumNode(NodeId self, HashRing ring, QuorumConfig config, TimeProvider clock, QuorumNodeStats? stats = null)
+    /// <param name="random">Draws lightweight-transaction backoffs; the host's seeded stream (null: one derived from <paramref name="self"/>).</param>
+    public QuorumNode(NodeId self, HashRing ring, QuorumConfig config, TimeProvider clock, QuorumNodeStats? stats = null, SeededRandom? random = null)
     {
         ArgumentNullException.ThrowIfNull(ring);
         ArgumentNullException.ThrowIfNull(config);
@@ -48,6 +52,7 @@ public sealed partial class QuorumNode
         Region = ring.RegionOf(self);
         _hlc = new HybridLogicalClock(new MicrosecondHlcClock(clock), config.HlcMaxOffsetUs);
         Stats = stats ?? new QuorumNodeStats();
+        _random = random ?? new SeededRandom(self.Value).Derive("lwt-backoff");
         _antiEntropyPeers = [.. ring.Members.Select(m => m.Node).Where(n => n != self).Order()];
         _peerCursor = _antiEntropyPeers.Count == 0 ? 0 : (int)(self.Value % (uint)_antiEntropyPeers.Count);
 
@@ -76,6 +81,8 @@ public sealed partial class QuorumNode
         SloppyFallback = 2,
         HintReplay = 3,
         AntiEntropy = 4,
+        LwtTimeout = 5,
+        LwtBackoff = 6,
     }
 
     /// <summary>First boot, with empty durable state.</summary>
@@ -108,6 +115,14 @@ public sealed partial class QuorumNode
                 var hint = (Hint)value;
                 _hints.Add(hint.Id, hint);
                 _nextId = Math.Max(_nextId, hint.Id + 1);
+            }
+            else if (key.StartsWith(PaxosPrefix, StringComparison.Ordinal))
+            {
+                _paxos.Add(key[PaxosPrefix.Length..], (PaxosAcceptorState)value);
+            }
+            else if (key == LastBallotKey)
+            {
+                _lastBallot = (Ballot)value;
             }
         }
 
@@ -158,6 +173,30 @@ public sealed partial class QuorumNode
             case RepairEntries entries:
                 MergeRepairEntries(entries.Entries, host);
                 break;
+            case PaxosPrepare prepare:
+                OnPaxosPrepare(from, prepare, host);
+                break;
+            case PaxosPromise promise:
+                OnPaxosPromise(from, promise, host);
+                break;
+            case PaxosRead paxosRead:
+                OnPaxosRead(from, paxosRead, host);
+                break;
+            case PaxosReadReply paxosReadReply:
+                OnPaxosReadReply(from, paxosReadReply, host);
+                break;
+            case PaxosPropose propose:
+                OnPaxosPropose(from, propose, host);
+                break;
+            case PaxosAcceptReply acceptReply:
+                OnPaxosAcceptReply(from, acceptReply, host);
+                break;
+            case PaxosCommit commit:
+                OnPaxosCommit(from, commit, host);
+                break;
+            case PaxosCommitAck commitAck:
+                OnPaxosCommitAck(from, commitAck, host);
+                break;
             case ClientReply:
                 // Only clients receive replies; a node that gets one was misaddressed. Dropping it is safe.
                 break;
@@ -185,6 +224,12 @@ public sealed partial class QuorumNode
             case TimerKind.AntiEntropy:
                 StartAntiEntropy(host);
                 host.SetTimer(_config.AntiEntropyIntervalUs, Tag(TimerKind.AntiEntropy, 0));
+                break;
+            case TimerKind.LwtTimeout:
+                OnLwtTimeout(id, host);
+                break;
+            case TimerKind.LwtBackoff:
+                OnLwtBackoff(id, host);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(tag), tag, "Not a timer tag of this node.");

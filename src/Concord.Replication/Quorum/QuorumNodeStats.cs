@@ -39,6 +39,18 @@ public sealed class QuorumNodeStats
     /// <summary>Remote HLC timestamps too far ahead of this node's clock, not absorbed.</summary>
     public long HlcRejections { get; set; }
 
+    /// <summary>Lightweight transactions this node coordinated.</summary>
+    public long LwtRequests { get; set; }
+
+    /// <summary>Paxos phases (prepare, read, propose, commit) coordinated: one request/response exchange with the replicas each.</summary>
+    public long LwtRoundTrips { get; set; }
+
+    /// <summary>Ballot conflicts that sent a coordinator into randomized backoff.</summary>
+    public long LwtContentionRetries { get; set; }
+
+    /// <summary>Accepted but uncommitted proposals a coordinator finished before its own.</summary>
+    public long LwtInProgressRepairs { get; set; }
+
     public void Add(QuorumNodeStats other)
     {
         ArgumentNullException.ThrowIfNull(other);
@@ -56,11 +68,16 @@ public sealed class QuorumNodeStats
         AntiEntropyRangesDiffering += other.AntiEntropyRangesDiffering;
         KeysRepairedByAntiEntropy += other.KeysRepairedByAntiEntropy;
         HlcRejections += other.HlcRejections;
+        LwtRequests += other.LwtRequests;
+        LwtRoundTrips += other.LwtRoundTrips;
+        LwtContentionRetries += other.LwtContentionRetries;
+        LwtInProgressRepairs += other.LwtInProgressRepairs;
     }
 
     public override string ToString() =>
         $"coordinated={RequestsCoordinated} forwarded={RequestsForwarded} timeouts={Timeouts} unavailable={Unavailable} " +
         $"read-repairs={ReadRepairsSent} repaired-by-read={KeysRepairedByReadRepair} hints stored={HintsStored} dropped={HintsDropped} " +
         $"delivered={HintsDelivered} fallbacks={FallbacksUsed} ae-sessions={AntiEntropySessions} ae-ranges={AntiEntropyRangesDiffering} " +
-        $"repaired-by-ae={KeysRepairedByAntiEntropy} hlc-rejections={HlcRejections}";
+        $"repaired-by-ae={KeysRepairedByAntiEntropy} hlc-rejections={HlcRejections} lwt={LwtRequests} lwt-round-trips={LwtRoundTrips} " +
+        $"lwt-contention-retries={LwtContentionRetries} lwt-repairs={LwtInProgressRepairs}";
 }

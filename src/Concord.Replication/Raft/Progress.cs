@@ -20,6 +20,9 @@ internal sealed class Progress(int inflightMax)
     /// <summary>In probe state: an Append is out and unanswered, so wait for its answer or a heartbeat.</summary>
     public bool ProbeSent { get; set; }
 
+    /// <summary>The latest heartbeat round this follower acknowledged in the current term.</summary>
+    public long RoundAcked { get; set; }
+
     /// <summary>Heard from since the last check-quorum round.</summary>
     public bool RecentActive { get; set; }
 
@@ -34,6 +37,7 @@ internal sealed class Progress(int inflightMax)
         // Optimistic: a new leader assumes followers hold its whole log and backs off on rejection.
         Next = lastIndex + 1;
         RecentActive = isSelf;
+        RoundAcked = 0;
     }
 
     public void BecomeProbe()
@@ -60,6 +64,17 @@ internal sealed class Progress(int inflightMax)
             _inflightLastIndexes.Enqueue(lastIndex);
             Next = lastIndex + 1;
         }
+    }
+
+    /// <summary>
+    /// A snapshot up to <paramref name="index"/> is on its way: wait (probe) for its acknowledgement or
+    /// a heartbeat, then continue after it, or send it again if the follower still lacks it.
+    /// </summary>
+    public void SentSnapshot(long index)
+    {
+        BecomeProbe();
+        ProbeSent = true;
+        Next = index + 1;
     }
 
     /// <summary>An acknowledgement up to <paramref name="index"/>; false when stale.</summary>

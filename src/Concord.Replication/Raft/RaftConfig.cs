@@ -33,10 +33,45 @@ public sealed record RaftConfig
     public int PendingReadsMax { get; init; } = 1024;
 
     /// <summary>
+    /// Lease-based leader reads (null: off, every read takes a heartbeat round). Needs
+    /// <see cref="CheckQuorum"/>, whose vote abstention is what the lease relies on, and a clock
+    /// passed to the node.
+    /// </summary>
+    public ReadLease? Lease { get; init; }
+
+    /// <summary>
     /// Negative control only: the leader commits an entry as soon as it appends it, without a
     /// majority. Exists so tests can show the safety checks and the linearizability checker catch it.
     /// </summary>
     internal bool UnsafeCommitWithoutMajority { get; init; }
+
+    /// <summary>Negative control only: the lease lasts (ElectionTicks − 1) ticks minus the margin, as if clocks did not drift.</summary>
+    internal bool UnsafeLeaseIgnoresClockDrift { get; init; }
+
+    /// <summary>Negative control only: ReadIndex answers at once with the commit index, without confirming leadership.</summary>
+    internal bool UnsafeReadWithoutHeartbeatRound { get; init; }
+
+    /// <summary>
+    /// How long, on the leader's own monotonic clock, a heartbeat round acknowledged by a quorum
+    /// lets it serve reads without another round: (ElectionTicks − 1) × TickUs × (10⁶ − ρ) / (10⁶ + ρ)
+    /// − MarginUs, with ρ = <see cref="ReadLease.ClockDriftPpmMax"/>. docs/protocols/raft.md derives it.
+    /// </summary>
+    public long LeaseDurationUs
+    {
+        get
+        {
+            if (Lease is not { } lease)
+            {
+                return 0;
+            }
+
+            long blockedUs = (ElectionTicks - 1) * lease.TickUs;
+            long drifted = UnsafeLeaseIgnoresClockDrift
+                ? blockedUs
+                : (long)((Int128)blockedUs * (1_000_000 - lease.ClockDriftPpmMax) / (1_000_000 + lease.ClockDriftPpmMax));
+            return drifted - lease.MarginUs;
+        }
+    }
 
     public int Quorum => (Voters.Count / 2) + 1;
 
@@ -74,6 +109,23 @@ public sealed record RaftConfig
             problems.Add("EntriesPerAppendMax, InflightAppendsMax, UncommittedEntriesMax and PendingReadsMax must be ≥ 1.");
         }
 
+        if (Lease is { } lease)
+        {
+            if (!CheckQuorum)
+            {
+                problems.Add("Lease needs CheckQuorum: followers' refusal to vote while they hear from a leader is what makes the lease safe.");
+            }
+
+            if (lease.TickUs < 1 || lease.MarginUs < 0 || lease.ClockDriftPpmMax is < 0 or >= 1_000_000)
+            {
+                problems.Add("Lease: TickUs must be ≥ 1, MarginUs ≥ 0 and ClockDriftPpmMax within [0, 10⁶).");
+            }
+            else if (LeaseDurationUs <= 0)
+            {
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"Lease: the lease would last {LeaseDurationUs} µs; raise ElectionTicks or TickUs, or lower MarginUs."));
+            }
+        }
+
         return problems;
     }
 
@@ -86,3 +138,11 @@ public sealed record RaftConfig
         }
     }
 }
+
+/// <summary>
+/// Lease-based reads: <see cref="TickUs"/> is how often the host calls <c>Tick()</c>, measured on the
+/// clock it hands the node; <see cref="ClockDriftPpmMax"/> bounds how far any member's clock rate may
+/// stray from true time; <see cref="MarginUs"/> is subtracted for what the model does not cover
+/// (e.g. a tick the host delivers late).
+/// </summary>
+public sealed record ReadLease(long TickUs, long ClockDriftPpmMax, long MarginUs = 0);

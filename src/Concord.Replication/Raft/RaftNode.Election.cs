@@ -7,6 +7,11 @@ public sealed partial class RaftNode
     private void BecomeFollower(long term, NodeId? leader)
     {
         Invariant.Assert(term >= Term);
+        if (term > Term || leader != Leader)
+        {
+            _matchedWithLeader = 0;
+        }
+
         if (term > Term)
         {
             Term = term;
@@ -16,12 +21,20 @@ public sealed partial class RaftNode
         Role = RaftRole.Follower;
         Leader = leader;
         _pendingReads.Clear();
+        _roundsSent.Clear();
+        _leaseStartUs = null;
+        _transferee = null;
         ResetElectionTimer();
     }
 
-    private void Campaign()
+    private void Campaign(bool leaderTransfer = false)
     {
-        if (_config.PreVote)
+        if (leaderTransfer)
+        {
+            // The leader asked for this election: no pre-vote, and voters that still follow it grant anyway.
+            BecomeCandidate(leaderTransfer: true);
+        }
+        else if (_config.PreVote)
         {
             Role = RaftRole.PreCandidate;
             Leader = null;
@@ -34,7 +47,7 @@ public sealed partial class RaftNode
         }
     }
 
-    private void BecomeCandidate()
+    private void BecomeCandidate(bool leaderTransfer = false)
     {
         Invariant.Assert(Role != RaftRole.Leader);
         Term++;
@@ -42,10 +55,10 @@ public sealed partial class RaftNode
         Role = RaftRole.Candidate;
         Leader = null;
         ResetElectionTimer();
-        StartPoll(RaftMessageType.Vote, Term);
+        StartPoll(RaftMessageType.Vote, Term, leaderTransfer);
     }
 
-    private void StartPoll(RaftMessageType type, long term)
+    private void StartPoll(RaftMessageType type, long term, bool leaderTransfer = false)
     {
         _votes.Clear();
         _rejections.Clear();
@@ -59,7 +72,7 @@ public sealed partial class RaftNode
         {
             if (peer != Self)
             {
-                Send(new RaftMessage(type, Self, peer, term) { Index = LastIndex, LogTerm = LastTerm });
+                Send(new RaftMessage(type, Self, peer, term) { Index = LastIndex, LogTerm = LastTerm, LeaderTransfer = leaderTransfer });
             }
         }
     }
@@ -96,6 +109,8 @@ public sealed partial class RaftNode
         Invariant.Assert(VotedFor == Self);
         Role = RaftRole.Leader;
         Leader = Self;
+        _leaseForfeited = false;
+        _confirmedRound = _heartbeatRound;
         ResetElectionTimer();
         foreach (NodeId peer in _config.Voters)
         {
@@ -158,6 +173,20 @@ public sealed partial class RaftNode
         CountPoll();
     }
 
-    /// <summary>With check-quorum, a follower that heard from a live leader within the election timeout refuses to help depose it.</summary>
-    private bool InLeaderLease => _config.CheckQuorum && Leader is not null && _electionElapsed < _config.ElectionTicks;
+    /// <summary>
+    /// With check-quorum, a follower that heard from a live leader within the election timeout refuses
+    /// to help depose it. With lease reads a node that just booted abstains for an election timeout
+    /// too: it may have acknowledged a heartbeat round before it crashed, and the leader's lease counts on it.
+    /// </summary>
+    private bool InLeaderLease =>
+        (_config.CheckQuorum && Leader is not null && _electionElapsed < _config.ElectionTicks)
+        || (_config.Lease is not null && _ticksSinceBoot < _config.ElectionTicks);
+
+    private void HandleTimeoutNow(RaftMessage m)
+    {
+        if (Role == RaftRole.Follower && Leader == m.From)
+        {
+            Campaign(leaderTransfer: true);
+        }
+    }
 }

@@ -18,7 +18,15 @@ public sealed partial class RaftNode
 
         if (m.Term > Term)
         {
-            if (m.Type is RaftMessageType.PreVote or RaftMessageType.Vote && InLeaderLease)
+            bool fromLeader = m.Type is RaftMessageType.Append or RaftMessageType.Heartbeat or RaftMessageType.Snapshot;
+            if (InLeaderLease && Role != RaftRole.Leader && !fromLeader && !m.LeaderTransfer)
+            {
+                // Neither a vote nor a stray higher-term answer may move a follower that still hears
+                // from its leader: at the new term it would have no leader and could vote at once.
+                return;
+            }
+
+            if (m.Type is RaftMessageType.PreVote or RaftMessageType.Vote && InLeaderLease && !m.LeaderTransfer)
             {
                 return;
             }
@@ -27,13 +35,12 @@ public sealed partial class RaftNode
                 || (m.Type == RaftMessageType.PreVoteResponse && !m.Reject);
             if (!keepsTerm)
             {
-                bool fromLeader = m.Type is RaftMessageType.Append or RaftMessageType.Heartbeat;
                 BecomeFollower(m.Term, fromLeader ? m.From : null);
             }
         }
         else if (m.Term < Term)
         {
-            if (m.Type is RaftMessageType.Append or RaftMessageType.Heartbeat)
+            if (m.Type is RaftMessageType.Append or RaftMessageType.Heartbeat or RaftMessageType.Snapshot)
             {
                 // A deposed leader cut off by check-quorum or pre-vote would otherwise never learn the new term.
                 Send(new RaftMessage(RaftMessageType.AppendResponse, Self, m.From, Term));
@@ -61,6 +68,13 @@ public sealed partial class RaftNode
             case RaftMessageType.Heartbeat:
                 FollowLeader(m.From);
                 HandleHeartbeat(m);
+                break;
+            case RaftMessageType.Snapshot:
+                FollowLeader(m.From);
+                HandleSnapshot(m);
+                break;
+            case RaftMessageType.TimeoutNow:
+                HandleTimeoutNow(m);
                 break;
             case RaftMessageType.AppendResponse when Role == RaftRole.Leader:
                 HandleAppendResponse(m);
@@ -91,6 +105,8 @@ public sealed partial class RaftNode
         if (_electionElapsed >= _config.ElectionTicks)
         {
             _electionElapsed = 0;
+            // A transfer that did not finish within an election timeout is abandoned.
+            _transferee = null;
             if (_config.CheckQuorum)
             {
                 int active = _config.Voters.Count(v => _progress[v].RecentActive);
@@ -110,12 +126,34 @@ public sealed partial class RaftNode
         if (_heartbeatElapsed >= _config.HeartbeatTicks)
         {
             _heartbeatElapsed = 0;
-            foreach (NodeId peer in _config.Voters)
+            BroadcastHeartbeat();
+        }
+    }
+
+    /// <summary>
+    /// Sends one heartbeat round to every follower. Each round has a number the answers echo: a quorum
+    /// of answers for round r confirms that this node still led when r left, which releases the
+    /// reads waiting on r and (with leases) starts a lease at r's send time.
+    /// </summary>
+    private void BroadcastHeartbeat()
+    {
+        long round = ++_heartbeatRound;
+        if (_config.Lease is not null)
+        {
+            if (_roundsSent.Count == RoundsSentMax)
             {
-                if (peer != Self)
-                {
-                    SendHeartbeat(peer, _pendingReads.Count > 0 ? _pendingReads[^1].Round : 0);
-                }
+                // Forgetting the oldest round only forgoes a lease it could have started.
+                _roundsSent.Dequeue();
+            }
+
+            _roundsSent.Enqueue((round, ClockUs()));
+        }
+
+        foreach (NodeId peer in _config.Voters)
+        {
+            if (peer != Self)
+            {
+                SendHeartbeat(peer, round);
             }
         }
     }
@@ -125,7 +163,7 @@ public sealed partial class RaftNode
         Invariant.Assert(Role == RaftRole.Leader);
         foreach (string? command in commands)
         {
-            _log.Add(new LogEntry(Term, _log.Count, command));
+            _log.Add(new LogEntry(Term, LastIndex + 1, command));
         }
 
         Progress self = _progress[Self];
@@ -180,8 +218,17 @@ public sealed partial class RaftNode
     {
         long prevIndex = progress.Next - 1;
         Invariant.Assert(prevIndex >= 0 && prevIndex <= LastIndex);
+        if (prevIndex < SnapshotIndex)
+        {
+            // The entries this follower needs are compacted: send the snapshot instead.
+            Invariant.Assert(_snapshot is not null && _snapshot.Index == SnapshotIndex);
+            Send(new RaftMessage(RaftMessageType.Snapshot, Self, peer, Term) { Snapshot = _snapshot });
+            progress.SentSnapshot(SnapshotIndex);
+            return;
+        }
+
         int count = (int)Math.Min(_config.EntriesPerAppendMax, LastIndex - prevIndex);
-        ImmutableArray<LogEntry> entries = [.. _log.Skip((int)prevIndex + 1).Take(count)];
+        ImmutableArray<LogEntry> entries = [.. _log.Skip((int)(prevIndex - SnapshotIndex) + 1).Take(count)];
         Send(new RaftMessage(RaftMessageType.Append, Self, peer, Term)
         {
             Index = prevIndex,
@@ -196,7 +243,7 @@ public sealed partial class RaftNode
     {
         // Never tell a follower a commit beyond what it is known to hold: it could not check it against its log.
         long commit = Math.Min(_progress[peer].Match, Commit);
-        Send(new RaftMessage(RaftMessageType.Heartbeat, Self, peer, Term) { Commit = commit, Context = readRound });
+        Send(new RaftMessage(RaftMessageType.Heartbeat, Self, peer, Term) { Commit = commit, LeaderCommit = Commit, Context = readRound });
     }
 
     private void HandleAppend(RaftMessage m)
@@ -229,23 +276,59 @@ public sealed partial class RaftNode
 
                 // Leader completeness makes this safe: a committed entry is never in conflict.
                 Invariant.Assert(entry.Index > Commit);
-                _log.RemoveRange((int)entry.Index, _log.Count - (int)entry.Index);
+                int at = (int)(entry.Index - SnapshotIndex);
+                _log.RemoveRange(at, _log.Count - at);
                 _firstUnstableIndex = Math.Min(_firstUnstableIndex, entry.Index);
             }
 
-            Invariant.Assert(entry.Index == _log.Count);
+            Invariant.Assert(entry.Index == LastIndex + 1);
             Invariant.Assert(entry.Term >= LastTerm);
             _log.Add(entry);
         }
 
         long lastNew = m.Index + m.Entries.Length;
+        // Up to lastNew this log now equals the leader's, and a leader never rewrites its own log.
+        _matchedWithLeader = Math.Max(_matchedWithLeader, lastNew);
+        LeaderCommitSeen = Math.Max(LeaderCommitSeen, m.Commit);
         CommitTo(Math.Min(m.Commit, lastNew));
         Send(new RaftMessage(RaftMessageType.AppendResponse, Self, m.From, Term) { Index = lastNew });
     }
 
+    private void HandleSnapshot(RaftMessage m)
+    {
+        Snapshot snapshot = m.Snapshot ?? throw new InvalidOperationException("a Snapshot message without a snapshot");
+        if (snapshot.Index <= Commit)
+        {
+            Send(new RaftMessage(RaftMessageType.AppendResponse, Self, m.From, Term) { Index = Commit });
+            return;
+        }
+
+        _matchedWithLeader = Math.Max(_matchedWithLeader, snapshot.Index);
+        if (TermAt(snapshot.Index) == snapshot.Term)
+        {
+            // The log already holds the snapshot's last entry, so by log matching everything before it: just commit.
+            CommitTo(snapshot.Index);
+        }
+        else
+        {
+            // Everything here is either in the snapshot or in conflict with it: restart the log after it.
+            Invariant.Assert(snapshot.Index > Commit);
+            _log.Clear();
+            _log.Add(new LogEntry(snapshot.Term, snapshot.Index, null));
+            _snapshot = snapshot;
+            _unappliedSnapshot = snapshot;
+            _firstUnstableIndex = LastIndex + 1;
+            Commit = snapshot.Index;
+        }
+
+        Send(new RaftMessage(RaftMessageType.AppendResponse, Self, m.From, Term) { Index = snapshot.Index });
+    }
+
     private void HandleHeartbeat(RaftMessage m)
     {
-        CommitTo(m.Commit);
+        LeaderCommitSeen = Math.Max(LeaderCommitSeen, m.LeaderCommit);
+        // The capped commit is what the leader knows this log holds; this node may know it holds more of the leader's log.
+        CommitTo(Math.Max(m.Commit, Math.Min(m.LeaderCommit, _matchedWithLeader)));
         Send(new RaftMessage(RaftMessageType.HeartbeatResponse, Self, m.From, Term) { Context = m.Context });
     }
 
@@ -275,6 +358,11 @@ public sealed partial class RaftNode
         if (progress.Acknowledge(m.Index))
         {
             Invariant.Assert(progress.Match <= LastIndex);
+            if (m.From == _transferee && progress.Match == LastIndex)
+            {
+                Send(new RaftMessage(RaftMessageType.TimeoutNow, Self, m.From, Term));
+            }
+
             if (TryAdvanceCommit())
             {
                 foreach (NodeId peer in _config.Voters)
@@ -312,39 +400,41 @@ public sealed partial class RaftNode
             SendAppends(m.From);
         }
 
-        if (m.Context != 0)
+        if (m.Context > progress.RoundAcked)
         {
-            AcknowledgeReads(m.From, m.Context);
+            progress.RoundAcked = m.Context;
+            ConfirmRounds();
         }
     }
 
-    private void AcknowledgeReads(NodeId from, long round)
+    /// <summary>
+    /// The latest round a quorum has acknowledged (an answer to round r vouches for every earlier
+    /// round: it left after them) confirms leadership as of that round's sending.
+    /// </summary>
+    private void ConfirmRounds()
     {
-        // An ack for round r also confirms every earlier round: the heartbeat left after all of them were taken.
+        long[] acked = [.. _config.Voters.Select(v => v == Self ? _heartbeatRound : _progress[v].RoundAcked).OrderDescending()];
+        long confirmed = acked[_config.Quorum - 1];
+        if (confirmed <= _confirmedRound)
+        {
+            return;
+        }
+
+        _confirmedRound = confirmed;
+        while (_roundsSent.TryPeek(out var sent) && sent.Round <= confirmed)
+        {
+            _roundsSent.Dequeue();
+            if (sent.Round == confirmed)
+            {
+                _leaseStartUs = sent.SentUs;
+            }
+        }
+
         int released = 0;
-        for (int i = 0; i < _pendingReads.Count; i++)
+        while (released < _pendingReads.Count && _pendingReads[released].Round <= confirmed)
         {
-            PendingRead read = _pendingReads[i];
-            if (read.Round > round)
-            {
-                break;
-            }
-
-            read.Acks.Add(from);
-        }
-
-        for (int i = _pendingReads.Count - 1; i >= 0; i--)
-        {
-            if (_pendingReads[i].Acks.Count >= _config.Quorum)
-            {
-                released = i + 1;
-                break;
-            }
-        }
-
-        for (int i = 0; i < released; i++)
-        {
-            _readStates.Add(new ReadState(_pendingReads[i].RequestId, _pendingReads[i].Index));
+            _readStates.Add(new ReadState(_pendingReads[released].RequestId, _pendingReads[released].Index));
+            released++;
         }
 
         _pendingReads.RemoveRange(0, released);

@@ -12,61 +12,10 @@ public sealed class QuorumNodeTests
     private static readonly NodeId C = new(2);
     private static readonly NodeId Client = new(99);
 
-    private sealed class Cluster
-    {
-        public Cluster(int n, QuorumConfig config)
-        {
-            Ring = new HashRing([new(A, "eu"), new(B, "eu"), new(C, "us")], n);
-            foreach (NodeId id in new[] { A, B, C })
-            {
-                Nodes[id] = new QuorumNode(id, Ring, config, Clock);
-                Hosts[id] = new TestHost();
-                Nodes[id].Start(Hosts[id]);
-            }
-        }
-
-        public ManualClock Clock { get; } = new();
-
-        public HashRing Ring { get; }
-
-        public Dictionary<NodeId, QuorumNode> Nodes { get; } = [];
-
-        public Dictionary<NodeId, TestHost> Hosts { get; } = [];
-
-        public List<ClientReply> Replies { get; } = [];
-
-        /// <summary>Delivers every queued message (except to <paramref name="down"/>) until the network is empty.</summary>
-        public void Deliver(params NodeId[] down)
-        {
-            for (int round = 0; round < 100; round++)
-            {
-                var batch = Hosts.SelectMany(h => h.Value.Drain().Select(m => (From: h.Key, m.To, m.Message))).ToList();
-                if (batch.Count == 0)
-                {
-                    return;
-                }
-
-                foreach ((NodeId from, NodeId to, QuorumMessage message) in batch)
-                {
-                    if (to == Client)
-                    {
-                        Replies.Add((ClientReply)message);
-                    }
-                    else if (!down.Contains(to) && !down.Contains(from))
-                    {
-                        Nodes[to].Receive(from, message, Hosts[to]);
-                    }
-                }
-            }
-
-            throw new InvalidOperationException("The network did not quiesce.");
-        }
-    }
-
     [Fact]
     public void Quorum_write_is_acknowledged_and_a_silent_replica_gets_a_hint_after_the_timeout()
     {
-        var cluster = new Cluster(3, new QuorumConfig { AntiEntropyIntervalUs = 0 });
+        var cluster = new TestCluster(3, new QuorumConfig { AntiEntropyIntervalUs = 0 });
         cluster.Nodes[A].Receive(Client, new ClientRequest(1, Client, OperationKind.Write, "k", 42, Consistency.Quorum), cluster.Hosts[A]);
         cluster.Deliver(down: C);
         Assert.Equal(ReplyStatus.Ok, Assert.Single(cluster.Replies).Status);
@@ -88,7 +37,7 @@ public sealed class QuorumNodeTests
     [Fact]
     public void Timeout_without_quorum_answers_timeout_once()
     {
-        var cluster = new Cluster(3, new QuorumConfig { AntiEntropyIntervalUs = 0, HintedHandoff = false });
+        var cluster = new TestCluster(3, new QuorumConfig { AntiEntropyIntervalUs = 0, HintedHandoff = false });
         cluster.Nodes[A].Receive(Client, new ClientRequest(7, Client, OperationKind.Write, "k", 1, Consistency.All), cluster.Hosts[A]);
         cluster.Deliver(down: C);
         Assert.Empty(cluster.Replies);
@@ -103,7 +52,7 @@ public sealed class QuorumNodeTests
     [Fact]
     public void Read_returns_the_newest_and_repairs_the_stale_replica()
     {
-        var cluster = new Cluster(3, new QuorumConfig { AntiEntropyIntervalUs = 0, HintedHandoff = false });
+        var cluster = new TestCluster(3, new QuorumConfig { AntiEntropyIntervalUs = 0, HintedHandoff = false });
         cluster.Nodes[A].Receive(Client, new ClientRequest(1, Client, OperationKind.Write, "k", 1, Consistency.All), cluster.Hosts[A]);
         cluster.Deliver();
         cluster.Clock.NowUs += 1_000;
@@ -121,7 +70,7 @@ public sealed class QuorumNodeTests
     [Fact]
     public void Impossible_consistency_is_refused_before_anything_is_sent()
     {
-        var cluster = new Cluster(3, new QuorumConfig { AntiEntropyIntervalUs = 0 });
+        var cluster = new TestCluster(3, new QuorumConfig { AntiEntropyIntervalUs = 0 });
         cluster.Nodes[A].Receive(Client, new ClientRequest(1, Client, OperationKind.Write, "k", 1, Consistency.Of(4)), cluster.Hosts[A]);
         cluster.Nodes[A].Receive(Client, new ClientRequest(2, Client, OperationKind.Increment, "k", 1, Consistency.One), cluster.Hosts[A]);
         Assert.All(cluster.Hosts[A].Sent, s => Assert.Equal(Client, s.To));
@@ -132,7 +81,7 @@ public sealed class QuorumNodeTests
     [Fact]
     public void Concurrent_dvv_writes_become_siblings_and_a_write_with_context_replaces_them()
     {
-        var cluster = new Cluster(3, new QuorumConfig { Versioning = VersionMode.DottedVersionVectors, AntiEntropyIntervalUs = 0 });
+        var cluster = new TestCluster(3, new QuorumConfig { Versioning = VersionMode.DottedVersionVectors, AntiEntropyIntervalUs = 0 });
         cluster.Nodes[A].Receive(Client, new ClientRequest(1, Client, OperationKind.Write, "k", 10, Consistency.One), cluster.Hosts[A]);
         cluster.Nodes[B].Receive(Client, new ClientRequest(2, Client, OperationKind.Write, "k", 20, Consistency.One), cluster.Hosts[B]);
         cluster.Deliver();
@@ -149,7 +98,7 @@ public sealed class QuorumNodeTests
     [Fact]
     public void Restart_recovers_the_store_and_the_hints()
     {
-        var cluster = new Cluster(3, new QuorumConfig { AntiEntropyIntervalUs = 0 });
+        var cluster = new TestCluster(3, new QuorumConfig { AntiEntropyIntervalUs = 0 });
         cluster.Nodes[A].Receive(Client, new ClientRequest(1, Client, OperationKind.Write, "k", 5, Consistency.Two), cluster.Hosts[A]);
         cluster.Deliver(down: C);
         cluster.Nodes[A].OnTimer(cluster.Hosts[A].Timers.Single(t => t.Tag >> 56 == 1).Tag, cluster.Hosts[A]);

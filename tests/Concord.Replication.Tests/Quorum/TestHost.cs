@@ -39,3 +39,66 @@ internal sealed class TestHost : IQuorumHost
         return sent;
     }
 }
+
+/// <summary>
+/// Three nodes (n0, n1 in eu; n2 in us) on a manual clock, and a network a test delivers by hand:
+/// every queued message, round after round, until none is left.
+/// </summary>
+internal sealed class TestCluster
+{
+    public static readonly NodeId A = new(0);
+    public static readonly NodeId B = new(1);
+    public static readonly NodeId C = new(2);
+    public static readonly NodeId Client = new(99);
+
+    public TestCluster(int n, QuorumConfig config)
+    {
+        Ring = new HashRing([new(A, "eu"), new(B, "eu"), new(C, "us")], n);
+        foreach (NodeId id in new[] { A, B, C })
+        {
+            Nodes[id] = new QuorumNode(id, Ring, config, Clock);
+            Hosts[id] = new TestHost();
+            Nodes[id].Start(Hosts[id]);
+        }
+    }
+
+    public ManualClock Clock { get; } = new();
+
+    public HashRing Ring { get; }
+
+    public Dictionary<NodeId, QuorumNode> Nodes { get; } = [];
+
+    public Dictionary<NodeId, TestHost> Hosts { get; } = [];
+
+    public List<ClientReply> Replies { get; } = [];
+
+    /// <summary>Delivers every queued message (except to or from <paramref name="down"/>) until the network is empty.</summary>
+    public void Deliver(params NodeId[] down) => Deliver((from, to, _) => down.Contains(to) || down.Contains(from));
+
+    /// <summary>Delivers every queued message for which <paramref name="drop"/> is false (it may also act, e.g. inject a race) until the network is empty.</summary>
+    public void Deliver(Func<NodeId, NodeId, QuorumMessage, bool> drop)
+    {
+        for (int round = 0; round < 100; round++)
+        {
+            var batch = Hosts.SelectMany(h => h.Value.Drain().Select(m => (From: h.Key, m.To, m.Message))).ToList();
+            if (batch.Count == 0)
+            {
+                return;
+            }
+
+            foreach ((NodeId from, NodeId to, QuorumMessage message) in batch)
+            {
+                if (to == Client)
+                {
+                    Replies.Add((ClientReply)message);
+                }
+                else if (!drop(from, to, message))
+                {
+                    Nodes[to].Receive(from, message, Hosts[to]);
+                }
+            }
+        }
+
+        throw new InvalidOperationException("The network did not quiesce.");
+    }
+}

@@ -1,19 +1,24 @@
 using Concord.Core;
 using Concord.Core.Randomness;
 using Concord.Replication.Raft;
+using Concord.Replication.Tests.Quorum;
 
 namespace Concord.Replication.Tests.Raft;
 
 /// <summary>
 /// A synchronous in-memory host for a few RaftNodes: it drains every Ready the way the contract says
 /// (persist, send, apply, advance), delivers messages FIFO unless a link is cut, and records what
-/// each node persisted and applied so tests can check durability and agreement.
+/// each node persisted and applied so tests can check durability and agreement. Its state machine is
+/// the list of applied commands (<see cref="State"/>); a snapshot is that list joined by commas.
+/// One manual clock, advanced by <see cref="TickUs"/> per <see cref="TickAll"/>, serves lease reads.
 /// </summary>
 internal sealed class RaftCluster
 {
     private readonly Queue<RaftMessage> _network = new();
     private readonly HashSet<(NodeId, NodeId)> _cut = [];
     private readonly Dictionary<NodeId, SeededRandom> _randoms = [];
+
+    public const long TickUs = 10_000;
 
     public RaftCluster(int size, ulong seed = 1, Func<RaftConfig, RaftConfig>? configure = null)
     {
@@ -28,9 +33,11 @@ internal sealed class RaftCluster
         foreach (NodeId id in Voters)
         {
             _randoms[id] = root.Derive(id.Value);
-            Nodes[id] = new RaftNode(id, Config, _randoms[id]);
+            Nodes[id] = new RaftNode(id, Config, _randoms[id], clock: Clock);
             Durable[id] = (HardState.Empty, []);
+            Snapshots[id] = null;
             Applied[id] = [];
+            State[id] = [];
         }
     }
 
@@ -43,6 +50,14 @@ internal sealed class RaftCluster
     public Dictionary<NodeId, (HardState Hard, List<LogEntry> Log)> Durable { get; } = [];
 
     public Dictionary<NodeId, List<LogEntry>> Applied { get; } = [];
+
+    /// <summary>Each node's durable snapshot (null: none yet).</summary>
+    public Dictionary<NodeId, Snapshot?> Snapshots { get; } = [];
+
+    /// <summary>Each node's state machine: the commands applied, from its snapshot on.</summary>
+    public Dictionary<NodeId, List<string>> State { get; } = [];
+
+    public ManualClock Clock { get; } = new();
 
     public List<ReadState> Reads { get; } = [];
 
@@ -79,8 +94,10 @@ internal sealed class RaftCluster
     {
         Down.Remove(node);
         (HardState hard, List<LogEntry> log) = Durable[node];
-        Nodes[node] = new RaftNode(node, Config, _randoms[node].Derive("restart"), hard, log);
+        Snapshot? snapshot = Snapshots[node];
+        Nodes[node] = new RaftNode(node, Config, _randoms[node].Derive("restart"), hard, log, snapshot, Clock);
         Applied[node] = [];
+        State[node] = Restore(snapshot);
         Trace.Add($"restart {node}");
     }
 
@@ -92,6 +109,7 @@ internal sealed class RaftCluster
     {
         for (int t = 0; t < times; t++)
         {
+            Clock.NowUs += TickUs;
             foreach (NodeId id in Voters)
             {
                 if (!Down.Contains(id))
@@ -128,6 +146,13 @@ internal sealed class RaftCluster
         return accepted;
     }
 
+    /// <summary>Delivers what <paramref name="node"/> produced after a direct call on it.</summary>
+    public void Deliver(NodeId node)
+    {
+        Drain(node);
+        Deliver();
+    }
+
     public bool ReadIndex(NodeId node, long requestId)
     {
         bool accepted = Nodes[node].ReadIndex(requestId);
@@ -135,6 +160,19 @@ internal sealed class RaftCluster
         Deliver();
         return accepted;
     }
+
+    /// <summary>Has <paramref name="node"/> snapshot its state machine at its applied index and compact its log.</summary>
+    public Snapshot Compact(NodeId node)
+    {
+        Snapshot snapshot = Nodes[node].Compact(Nodes[node].Commit, string.Join(",", State[node]));
+        Snapshots[node] = snapshot;
+        Durable[node].Log.RemoveAll(e => e.Index <= snapshot.Index);
+        Trace.Add($"compact {node} to {snapshot.Index}");
+        return snapshot;
+    }
+
+    private static List<string> Restore(Snapshot? snapshot) =>
+        snapshot is null || snapshot.Data.Length == 0 ? [] : [.. snapshot.Data.Split(',')];
 
     public void Deliver()
     {
@@ -160,6 +198,13 @@ internal sealed class RaftCluster
         {
             Ready ready = node.TakeReady();
             (HardState hard, List<LogEntry> log) = Durable[id];
+            if (ready.Snapshot is { } snapshot)
+            {
+                Snapshots[id] = snapshot;
+                log.Clear();
+                State[id] = Restore(snapshot);
+            }
+
             if (ready.HardState is { } hs)
             {
                 hard = hs;
@@ -178,6 +223,7 @@ internal sealed class RaftCluster
             }
 
             Applied[id].AddRange(ready.CommittedEntries);
+            State[id].AddRange(ready.CommittedEntries.Where(e => e.Command is not null).Select(e => e.Command!));
             Reads.AddRange(ready.ReadStates);
             node.Advance();
         }
