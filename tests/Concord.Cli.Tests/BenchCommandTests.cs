@@ -13,7 +13,10 @@ public sealed class BenchCommandTests
         var copy = results.GetProperty("memory_copy_gb_per_s").GetDouble();
         var hash = results.GetProperty("checksum_xxhash3_64_gb_per_s").GetDouble();
         Assert.True(copy > 0 && hash > 0);
-        Assert.Equal(Math.Round(hash / copy, 3), results.GetProperty("checksum_to_memory_copy_ratio").GetDouble(), 2);
+        // The ratio is computed before the two rates are rounded to 2 decimals, so allow for that rounding.
+        double ratio = results.GetProperty("checksum_to_memory_copy_ratio").GetDouble();
+        double slack = (0.005 / copy * ratio) + (0.005 / copy) + 0.001;
+        Assert.InRange(ratio, (hash / copy) - slack, (hash / copy) + slack);
         Assert.True(results.GetProperty("gcounter_64_replicas_merges_per_s").GetDouble() > 0);
     }
 
