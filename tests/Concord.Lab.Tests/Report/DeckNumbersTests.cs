@@ -81,7 +81,7 @@ public sealed partial class DeckNumbersTests(DeckFixture deck) : IClassFixture<D
     }
 
     /// <summary>Each tagged element whose text is not results.json's value at its path.</summary>
-    static List<(string Path, string Shown, string Expected)> Mismatches(IDocument page, JsonElement results)
+    internal static List<(string Path, string Shown, string Expected)> Mismatches(IDocument page, JsonElement results)
     {
         var mismatches = new List<(string, string, string)>();
         foreach (var element in page.QuerySelectorAll("[data-json]"))
@@ -103,7 +103,7 @@ public sealed partial class DeckNumbersTests(DeckFixture deck) : IClassFixture<D
     }
 
     /// <summary>Digits in the page's visible text outside tagged values (with some context), ignoring "p95". Charts are pictures of the same numbers, so SVG is left out.</summary>
-    static List<string> UntaggedNumbers(IDocument page)
+    internal static List<string> UntaggedNumbers(IDocument page)
     {
         var body = (IElement)page.Body!.Clone(deep: true);
         foreach (var element in body.QuerySelectorAll("svg, script, style, [data-json]").ToList())
