@@ -66,7 +66,7 @@ public sealed record PlatformMetrics
     /// <summary>Success and failure per 100 ms bucket, and the faults, for the failover timeline.</summary>
     public IReadOnlyList<TimelineBucket> Timeline { get; init; } = [];
 
-    /// <summary>Longest simulated stretch with no acknowledged write on a boundary that had one pending, in ms.</summary>
+    /// <summary>The longest stretch of the workload's duration in which no operation was acknowledged, in simulated ms.</summary>
     public double UnavailabilityMs { get; init; }
 }
 

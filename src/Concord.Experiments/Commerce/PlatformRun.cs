@@ -41,20 +41,20 @@ public static class PlatformRun
         {
             Boundary.Ledger when mapping.Ledger == LedgerMode.Raft =>
                 OnRaft(shared, boundarySeed, _ => new PayProgram(shared, conditional: true), KvReadMode.Follower),
-            Boundary.Ledger => OnQuorum(shared, boundarySeed, _ => new PayProgram(shared, conditional: false), QuorumProtocol(mapping, crdt: false, repair: true)),
+            Boundary.Ledger => OnQuorum(shared, boundarySeed, _ => new PayProgram(shared, conditional: false), QuorumProtocol(crdt: false, repair: true)),
             Boundary.Inventory when mapping.Inventory == InventoryMode.RaftCas =>
                 OnRaft(shared, boundarySeed, _ => new ReserveProgram(shared, conditional: true), KvReadMode.Follower),
             Boundary.Inventory => OnQuorum(shared, boundarySeed,
-                _ => new ReserveProgram(shared, conditional: mapping.Inventory == InventoryMode.QuorumCas), QuorumProtocol(mapping, crdt: false, repair: true)),
+                _ => new ReserveProgram(shared, conditional: mapping.Inventory == InventoryMode.QuorumCas), QuorumProtocol(crdt: false, repair: true)),
             Boundary.Orders when mapping.Orders == OrdersMode.SessionToken =>
                 OnRaft(shared, boundarySeed, c => new OrdersProgram(shared, OrdersKey(c)), KvReadMode.FollowerWithToken),
-            Boundary.Orders => OnQuorum(shared, boundarySeed, c => new OrdersProgram(shared, OrdersKey(c)), QuorumProtocol(mapping, crdt: false, repair: true), anyRegion: true),
+            Boundary.Orders => OnQuorum(shared, boundarySeed, c => new OrdersProgram(shared, OrdersKey(c)), QuorumProtocol(crdt: false, repair: true), anyRegion: true),
             Boundary.Catalog when mapping.Catalog == CatalogMode.BoundedStaleness =>
                 OnRaft(shared, boundarySeed, c => new CatalogProgram(shared, admin: c.Admin), KvReadMode.Follower, admins: 1),
             Boundary.Catalog => OnQuorum(shared, boundarySeed,
-                c => new CatalogProgram(shared, admin: c.Admin), QuorumProtocol(mapping, crdt: false, repair: false), admins: 1),
+                c => new CatalogProgram(shared, admin: c.Admin), QuorumProtocol(crdt: false, repair: false), admins: 1),
             Boundary.Likes => OnQuorum(shared, boundarySeed,
-                _ => new CounterProgram(shared, crdt: mapping.Likes == CounterMode.Crdt), QuorumProtocol(mapping, crdt: mapping.Likes == CounterMode.Crdt, repair: true)),
+                _ => new CounterProgram(shared, crdt: mapping.Likes == CounterMode.Crdt), QuorumProtocol(crdt: mapping.Likes == CounterMode.Crdt, repair: true)),
             Boundary.Workflow => Workflow.WorkflowRun.Execute(scenario, mapping, boundarySeed),
             _ => throw new ArgumentOutOfRangeException(nameof(boundary), boundary, "Unknown boundary."),
         };
@@ -65,7 +65,7 @@ public static class PlatformRun
 
     static string OrdersKey(CustomerSlot customer) => RunShared.Name("orders/c", customer.Index);
 
-    static QuorumConfig QuorumProtocol(ConsistencyMapping mapping, bool crdt, bool repair) => new()
+    static QuorumConfig QuorumProtocol(bool crdt, bool repair) => new()
     {
         Versioning = crdt ? VersionMode.Crdt : VersionMode.LastWriteWins,
         ReadRepair = repair,
