@@ -1,6 +1,7 @@
 using System.Globalization;
 using Concord.Experiments.Commerce;
 using Concord.Experiments.Quorum;
+using Concord.Lab.Report;
 using Concord.Lab.Results;
 
 namespace Concord.Lab;
@@ -37,7 +38,8 @@ public static class LabRunner
             : [];
 
         var variants = scenario.Variants.Select(v => Totals(v, [.. pairs.Select((p, i) => (p, i)).Where(x => x.p.Variant == v).Select(x => results[x.i])])).ToList();
-        return new LabReport
+        // Round once, here, by the deck's rule, so an SLO is judged on the very number the deck shows.
+        var report = ReportRounding.Round(new LabReport
         {
             Scenario = scenario.Name,
             Description = scenario.Description,
@@ -52,15 +54,15 @@ public static class LabRunner
                 return new VariantTimeline(v.Name, pairs[first].Seed, results[first].Timeline,
                     [.. PlatformSimulation.Markers(scenario).Select(m => new TimelineMarker(m.Label, m.StartMs, m.EndMs))]);
             })],
-            Slos = [.. Verdicts(scenario, variants)],
             ConsistencyMap = [.. PlatformFacts.ConsistencyMap(scenario)],
             RollbackPlan = [.. PlatformFacts.RollbackPlan(scenario)],
             Invariants = PlatformFacts.Invariants,
-            ElapsedSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 2),
-        };
+            ElapsedSeconds = time.GetElapsedTime(started).TotalSeconds,
+        });
+        return report with { Slos = [.. Verdicts(scenario, report.Variants)] };
     }
 
-    /// <summary>Counts add up over seeds; percentiles are taken over every seed's samples pooled. Doubles are rounded here, once, so every rendering shows the same number.</summary>
+    /// <summary>Counts add up over seeds; percentiles are taken over every seed's samples pooled. Doubles stay unrounded: the deck writer rounds once.</summary>
     static VariantTotals Totals(PlatformVariant variant, IReadOnlyList<PlatformMetrics> runs)
     {
         PlatformMetrics sum = runs.Aggregate(new PlatformMetrics(), PlatformRun.Add);
@@ -72,7 +74,7 @@ public static class LabRunner
             LostAcknowledgedPayments = sum.LostAcknowledgedPayments,
             StaleReads = sum.StaleReads,
             Reads = sum.Reads,
-            StaleReadRate = sum.Reads == 0 ? 0 : Math.Round(sum.StaleReads / (double)sum.Reads, 4),
+            StaleReadRate = sum.Reads == 0 ? 0 : sum.StaleReads / (double)sum.Reads,
             ReadYourWritesMisses = sum.ReadYourWritesMisses,
             LostEvents = sum.LostEvents,
             GhostEvents = sum.GhostEvents,
@@ -87,9 +89,9 @@ public static class LabRunner
             P95WriteLatencyMs = sum.WriteLatenciesMs
                 .Where(kv => kv.Value.Count > 0)
                 .OrderBy(kv => kv.Key)
-                .ToDictionary(kv => kv.Key.ToString().ToLowerInvariant(), kv => Math.Round(P95(kv.Value), 3), StringComparer.Ordinal),
-            ReplicationLagP95Ms = Math.Round(P95(sum.ReplicationLagMs), 3),
-            UnavailabilityMaxMs = Math.Round(sum.UnavailabilityMs, 3),
+                .ToDictionary(kv => kv.Key.ToString().ToLowerInvariant(), kv => P95(kv.Value), StringComparer.Ordinal),
+            ReplicationLagP95Ms = P95(sum.ReplicationLagMs),
+            UnavailabilityMaxMs = sum.UnavailabilityMs,
         };
     }
 
@@ -120,7 +122,7 @@ public static class LabRunner
         {
             (int n, int r, int w) = points[i];
             QuorumSweepRow row = QuorumSweep.RunPoint(options, n, r, w, regionPartition: false);
-            rows[i] = new SweepPoint(n, r, w, Math.Round(row.StaleReadRate, 4), row.Read.P95Ms, row.Write.P95Ms, Math.Round(1 - (row.UnavailablePercent / 100), 4));
+            rows[i] = new SweepPoint(n, r, w, row.StaleReadRate, row.Read.P95Ms, row.Write.P95Ms, 1 - (row.UnavailablePercent / 100));
             onPoint(string.Create(CultureInfo.InvariantCulture, $"sweep N={n} R={r} W={w}"));
         });
         return rows;

@@ -47,7 +47,7 @@ internal static class LabCommand
                 scenario = scenario with { Seeds = [.. Enumerable.Range(1, n).Select(i => (ulong)i)] };
             }
 
-            string command = "concord lab " + string.Join(' ', parse.Tokens.Select(t => t.Value).Where(t => t != "lab"));
+            string command = "concord " + string.Join(' ', parse.Tokens.Select(t => t.Value));
             string outPath = parse.GetValue(outDir)!.FullName;
             // Print what results.json holds (rounded once, by the writer), so the console and the deck agree.
             LabReport report = DeckWriter.Write(RunWithProgress(scenario, command.TrimEnd(), error, cancellation), outPath);

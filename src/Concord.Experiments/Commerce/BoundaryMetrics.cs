@@ -38,9 +38,11 @@ internal static class BoundaryMetrics
 
             if (IsCheckedRead(entry))
             {
-                bool stale = staleByRead.TryGetValue((entry.Process, entry.InvokeUs), out StaleRead? s);
-                lag.Add(stale ? s!.StalenessMs ?? 0 : 0);
-                cell.Stale += stale ? 1 : 0;
+                if (staleByRead.TryGetValue((entry.Process, entry.InvokeUs), out StaleRead? s))
+                {
+                    lag.Add(s.StalenessMs ?? 0);
+                    cell.Stale++;
+                }
             }
 
             timeline[bucket] = cell;

@@ -159,7 +159,6 @@ internal sealed class ReserveProgram(RunShared shared, bool conditional)
 internal sealed class PayProgram(RunShared shared, bool conditional)
     : ReadModifyWriteProgram(shared, conditional, comparesMax: 8)
 {
-    readonly Dictionary<string, long> _amounts = new(StringComparer.Ordinal);
     long _amount;
 
     public override double MeanThinkMs => ThinkFor(Shared.Workload.OrderShare);

@@ -39,7 +39,7 @@ public sealed record PlatformMetrics
     /// <summary>Effects applied more than once (a consumer ran a command twice).</summary>
     public int DuplicateEffects { get; init; }
 
-    /// <summary>Acknowledged increments (likes, reservation cache) missing from the converged counter.</summary>
+    /// <summary>Acknowledged like increments missing from the converged counter (the reservation cache shows up as <see cref="ReconciliationAttempts"/>).</summary>
     public int LostIncrements { get; init; }
 
     /// <summary>Keys of a derived cache that disagreed with the source of truth and were corrected.</summary>
@@ -60,7 +60,7 @@ public sealed record PlatformMetrics
     /// <summary>Simulated latency of each acknowledged write, in ms, per service.</summary>
     public IReadOnlyDictionary<Service, IReadOnlyList<double>> WriteLatenciesMs { get; init; } = new Dictionary<Service, IReadOnlyList<double>>();
 
-    /// <summary>For each read checked for staleness: how far behind the latest completed write it was, in ms (0 when fresh).</summary>
+    /// <summary>For each stale read: how long the newest write it missed had been acknowledged when the read began, in ms.</summary>
     public IReadOnlyList<double> ReplicationLagMs { get; init; } = [];
 
     /// <summary>Success and failure per 100 ms bucket, and the faults, for the failover timeline.</summary>

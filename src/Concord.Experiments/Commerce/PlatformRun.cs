@@ -21,7 +21,6 @@ public static class PlatformRun
     /// <summary>After the workload: time for retries, hints, read repair and anti-entropy before final states are read.</summary>
     const long QuiesceUs = 2_000_000;
 
-    const int RaftKeysMax = 4_096;
 
     public static PlatformMetrics Execute(PlatformScenario scenario, ConsistencyMapping mapping, ulong seed)
     {
@@ -125,7 +124,7 @@ public static class PlatformRun
                 HeartbeatTicks = 3,
             },
             TickUs = 10_000,
-            Ranges = new KeyRanges(RaftKeysMax, 1),
+            Ranges = new KeyRanges(RaftKeysMax(shared, topology), 1),
             // Pin the leader in the first region, where the writers of the "home" region are.
             PreferredLeaders = [voters[0]],
             // Follower reads are served while the follower heard from its leader within the staleness bound.
@@ -137,7 +136,7 @@ public static class PlatformRun
         {
             if (!keys.TryGetValue(key, out string? mapped))
             {
-                Invariant.Assert(keys.Count < RaftKeysMax, "too many keys for one Raft group");
+                Invariant.Assert(keys.Count < settings.Ranges.KeyCount, "more keys than the group's range");
                 keys[key] = mapped = "k" + keys.Count.ToString(CultureInfo.InvariantCulture);
             }
 
@@ -153,6 +152,8 @@ public static class PlatformRun
 
         PlatformSimulation.ScheduleLeaderFailovers(scenario, sim, () => Leader(sim) ?? topology.Servers[0]);
         Drive(shared, sim, history, stepTimeoutUs);
+        // Let a restarted leader come back and followers apply what was committed before reading the final state.
+        sim.RunFor(QuiesceUs);
 
         // The final state: the live replica that has applied the most.
         KvStateMachine? final = topology.Servers
@@ -162,6 +163,10 @@ public static class PlatformRun
         var finals = keys.ToDictionary(kv => kv.Key, kv => final?.Get(kv.Value), StringComparer.Ordinal);
         return BoundaryMetrics.Compute(shared, history.Entries, finals, crdtCounters: false);
     }
+
+    /// <summary>Every key a boundary can touch: one per SKU, merchant account or customer.</summary>
+    static int RaftKeysMax(RunShared shared, Topology topology) =>
+        shared.Workload.Skus + RunShared.MerchantAccounts + topology.Clients.Count;
 
     /// <summary>
     /// The group's voters: every server of the first region, and fewer elsewhere (up to one less

@@ -176,7 +176,7 @@ public enum CounterMode
     /// <summary>Read the count, write count + 1, last write wins: concurrent increments are lost.</summary>
     Lww,
 
-    /// <summary>Increments merged as a G-Counter: none is lost.</summary>
+    /// <summary>Increments merged as a PN-counter (the quorum store's CRDT mode): none is lost.</summary>
     Crdt,
 }
 

@@ -57,7 +57,7 @@ public static class PlatformFacts
             "follower reads only while replay lag ≤ bound, else the primary",
             "stale_read_rate and replication_lag_p95_ms from the stale-read checker"),
         new("Counters converge without losing increments",
-            "CRDT G-/PN-counters merged by join (Concord.Core.Crdts)",
+            "CRDT PN-counters merged by join (Concord.Core.Crdts)",
             "lost_increments; reconciliation_attempts against the source of truth"),
         new("Every order ends Confirmed or Compensated; no event lost, none for rolled-back work, no effect twice",
             "transactional outbox (same transaction as the state), inbox keyed by message id, idempotency keys per saga step",

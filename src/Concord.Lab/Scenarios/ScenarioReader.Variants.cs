@@ -15,6 +15,9 @@ internal sealed partial class ScenarioReader
     /// <summary>Replicas per key: bounded by the servers there are (checked separately) and by this.</summary>
     const int ReplicasMax = RegionsMax * ServersPerRegionMax;
 
+    /// <summary>The quorum sweep's standard topology has six servers.</summary>
+    const int SweepReplicasMax = 6;
+
     static readonly Bounds StalenessBoundMs = new(1, DurationMsMax);
     static readonly Bounds SloThreshold = new(-1e12, 1e12);
 
@@ -200,7 +203,8 @@ internal sealed partial class ScenarioReader
         var operations = map.Int("operations_per_point", 1, SweepOperationsPerPointMax, SweepOperationsPerPointDefault);
         var factors = ReadList<int>(map, "n", absent: null, 1, SweepReplicationFactorsMax, "replication factors, e.g. [3, 5]", (item, field, read) =>
         {
-            if (YamlValues.Integer(item, field, diagnostics, new Bounds(1, ReplicasMax)) is not { } n)
+            // The sweep runs on the quorum sweep's own topology (2 regions × 3 servers), so N is at most 6.
+            if (YamlValues.Integer(item, field, diagnostics, new Bounds(1, SweepReplicasMax)) is not { } n)
             {
                 return;
             }
