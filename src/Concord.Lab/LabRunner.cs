@@ -134,8 +134,8 @@ public static class LabRunner
         {
             foreach (VariantTotals totals in variants.Where(v => slo.Variant is null || slo.Variant == v.Variant))
             {
-                // A metric the variant did not measure (no catalog writes, say) cannot pass.
-                double? value = Metrics.ValueOf(totals, slo.Metric);
+                // A metric the variant did not measure (no catalog writes, or no boundary that counts it) cannot pass.
+                double? value = Metrics.IsMeasuredBy(slo.Metric, [.. scenario.Boundaries]) ? Metrics.ValueOf(totals, slo.Metric) : null;
                 bool passed = value is { } v && (slo.Comparison == SloComparison.AtMost ? v <= slo.Threshold : v >= slo.Threshold);
                 yield return new SloVerdict(slo.Metric, totals.Variant, slo.Comparison, slo.Threshold, value, passed);
             }

@@ -70,4 +70,19 @@ public sealed class LabRunnerTests
         Assert.Equal(Exercise.Value.Variants, again.Variants, (a, b) => a with { P95WriteLatencyMs = b.P95WriteLatencyMs } == b
             && a.P95WriteLatencyMs.SequenceEqual(b.P95WriteLatencyMs));
     }
+
+    [Fact]
+    public void An_slo_on_a_boundary_the_scenario_does_not_run_is_not_measured_and_fails()
+    {
+        PlatformScenario likesOnly = ScenarioCatalog.Load("lww-vs-crdt") with
+        {
+            Seeds = [1],
+            Slos = [new Slo("oversells", SloComparison.AtMost, 0), new Slo("lost_increments", SloComparison.AtMost, 1_000_000)],
+        };
+
+        LabReport report = LabRunner.Run(likesOnly, "test", TimeProvider.System, cancellation: TestContext.Current.CancellationToken);
+
+        Assert.All(report.Slos.Where(s => s.Metric == "oversells"), s => Assert.False(s.Passed || s.Value is not null));
+        Assert.All(report.Slos.Where(s => s.Metric == "lost_increments"), s => Assert.True(s.Passed));
+    }
 }

@@ -69,8 +69,13 @@ internal sealed class CustomerLoop(CustomerProgram program, RunShared shared, Hi
 
     void ScheduleThink<TMessage>(NodeContext<TMessage> context)
     {
+        if (double.IsInfinity(program.MeanThinkMs))
+        {
+            return; // this boundary is not in the customer's mix
+        }
+
         // Uniform in [1 µs, 2 × mean]: the mean is the boundary's share of the customer's time.
-        long maxUs = Math.Max(1, (long)(2_000 * program.MeanThinkMs));
+        long maxUs = (long)Math.Clamp(2_000 * program.MeanThinkMs, 1, NodeContext<TMessage>.TimerDelayUsMax - 1);
         context.SetTimer(1 + (long)context.Random.NextUInt64((ulong)maxUs), ThinkTag);
     }
 }

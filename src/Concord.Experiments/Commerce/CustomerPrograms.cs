@@ -63,7 +63,7 @@ internal abstract class CustomerProgram(RunShared shared)
 {
     protected RunShared Shared { get; } = shared;
 
-    /// <summary>Mean simulated time between this customer's operations.</summary>
+    /// <summary>Mean simulated time between this customer's operations; infinite when its share of the mix is 0.</summary>
     public abstract double MeanThinkMs { get; }
 
     public abstract PlatformOp Choose(SeededRandom random);
@@ -72,7 +72,7 @@ internal abstract class CustomerProgram(RunShared shared)
 
     public abstract Decision Continue(PlatformOp op, StepOutcome outcome);
 
-    protected double ThinkFor(double share) => Shared.Workload.ThinkTimeMs / Math.Max(share, 1e-3);
+    protected double ThinkFor(double share) => share > 0 ? Shared.Workload.ThinkTimeMs / share : double.PositiveInfinity;
 }
 
 /// <summary>
@@ -243,7 +243,7 @@ internal sealed class OrdersProgram(RunShared shared, string key) : CustomerProg
 internal sealed class CatalogProgram(RunShared shared, bool admin) : CustomerProgram(shared)
 {
     public override double MeanThinkMs => admin
-        ? 1_000 / Math.Max(Shared.Workload.PriceUpdatesPerSecond, 1e-3)
+        ? Shared.Workload.PriceUpdatesPerSecond > 0 ? 1_000 / Shared.Workload.PriceUpdatesPerSecond : double.PositiveInfinity
         : ThinkFor(Shared.Workload.BrowseShare);
 
     public override PlatformOp Choose(SeededRandom random)

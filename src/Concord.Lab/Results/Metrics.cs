@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Concord.Experiments.Commerce;
 
 namespace Concord.Lab.Results;
 
@@ -34,6 +35,28 @@ public static class Metrics
     public static IReadOnlyList<string> Names { get; } = [.. ByName.Keys.Order(StringComparer.Ordinal)];
 
     public static bool IsKnown(string name) => ByName.ContainsKey(name);
+
+    /// <summary>
+    /// Whether a scenario running <paramref name="boundaries"/> measures the metric at all: a count
+    /// of zero from a boundary that never ran is no evidence, so an SLO on it must not pass.
+    /// </summary>
+    public static bool IsMeasuredBy(string name, IReadOnlyCollection<Boundary> boundaries)
+    {
+        ArgumentNullException.ThrowIfNull(boundaries);
+        Boundary[] sources = name switch
+        {
+            "oversells" or "p95_write_ms.inventory" => [Boundary.Inventory],
+            "lost_acknowledged_payments" or "p95_write_ms.payments" => [Boundary.Ledger],
+            "read_your_writes_misses" => [Boundary.Orders],
+            "p95_write_ms.orders" => [Boundary.Orders, Boundary.Workflow],
+            "stale_reads" or "stale_read_rate" or "replication_lag_p95_ms" => [Boundary.Orders, Boundary.Catalog],
+            "p95_write_ms.catalog" => [Boundary.Catalog],
+            "lost_increments" or "reconciliation_attempts" => [Boundary.Likes],
+            "lost_events" or "ghost_events" or "duplicate_effects" or "sagas_unfinished" => [Boundary.Workflow],
+            _ => [.. Enum.GetValues<Boundary>()],
+        };
+        return sources.Any(boundaries.Contains);
+    }
 
     /// <summary>The metric's value for a variant; null when the variant measured nothing for it (e.g. no catalog writes).</summary>
     public static double? ValueOf(VariantTotals totals, string name)
