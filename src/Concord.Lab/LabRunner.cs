@@ -95,17 +95,9 @@ public static class LabRunner
         };
     }
 
-    /// <summary>Nearest-rank p95 (the same rule as the quorum sweep's percentiles).</summary>
-    static double P95(IReadOnlyList<double> samples)
-    {
-        if (samples.Count == 0)
-        {
-            return 0;
-        }
-
-        double[] sorted = [.. samples.Order()];
-        return sorted[Math.Clamp((int)Math.Ceiling(0.95 * sorted.Length) - 1, 0, sorted.Length - 1)];
-    }
+    /// <summary>Nearest-rank p95, by the quorum sweep's rule. Samples are whole simulated µs expressed in ms, so the conversion is exact.</summary>
+    static double P95(IReadOnlyList<double> samplesMs) =>
+        LatencyPercentiles.Of([.. samplesMs.Select(ms => (long)Math.Round(ms * 1000))]).P95Ms;
 
     static IReadOnlyList<SweepPoint> RunSweep(PlatformScenario scenario, QuorumSweepSpec spec, Action<string> onPoint, CancellationToken cancellation)
     {

@@ -150,7 +150,7 @@ public static class PlatformRun
             : new RaftCustomerNode(new CustomerLoop(program(Slot(topology, info, admins)), shared, history), voters, RaftKey, readMode, stepTimeoutUs, retryBackoffUs: 20_000));
         monitor.Clock = () => sim.NowUs;
 
-        PlatformSimulation.ScheduleLeaderFailovers(scenario, sim, () => Leader(sim) ?? topology.Servers[0]);
+        PlatformSimulation.ScheduleLeaderFailovers(scenario, sim, () => RaftKvRun.CurrentLeader(sim)?.Leader ?? voters[0]);
         Drive(shared, sim, history, stepTimeoutUs);
         // Let a restarted leader come back and followers apply what was committed before reading the final state.
         sim.RunFor(QuiesceUs);
@@ -189,13 +189,6 @@ public static class PlatformRun
         // An operation has a few steps, each bounded by the step timeout.
         sim.RunUntil(() => history.PendingCount == 0, sim.NowUs + (16 * stepTimeoutUs));
     }
-
-    static NodeId? Leader(Simulator<RaftKvMessage> sim) => sim.Topology.Servers
-        .Select(s => sim.GetNode<RaftServerNode>(s) is { } node && node.RaftOf().Role == RaftRole.Leader ? (s, node.RaftOf().Term) : ((NodeId, long)?)null)
-        .Where(x => x is not null)
-        .OrderByDescending(x => x!.Value.Item2)
-        .Select(x => (NodeId?)x!.Value.Item1)
-        .FirstOrDefault();
 
     static SimulationConfig Config(PlatformScenario scenario, Topology topology, ulong seed) => new()
     {

@@ -426,7 +426,7 @@ public static class RaftKvRun
     }
 
     /// <summary>The leader of group 0 now (the highest term among live servers that lead), or null.</summary>
-    private static (NodeId Leader, long Term)? CurrentLeader(Simulator<RaftKvMessage> sim) =>
+    internal static (NodeId Leader, long Term)? CurrentLeader(Simulator<RaftKvMessage> sim) =>
         sim.Topology.Servers
             .Select(s => sim.GetNode<RaftServerNode>(s) is { } node && node.RaftOf().Role == RaftRole.Leader ? (s, node.RaftOf().Term) : ((NodeId, long)?)null)
             .Where(x => x is not null)
