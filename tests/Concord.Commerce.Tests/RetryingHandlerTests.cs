@@ -60,6 +60,38 @@ public sealed class RetryingHandlerTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task An_in_flight_key_is_waited_out_past_the_attempt_budget_but_not_past_the_time_budget()
+    {
+        // 409 + Retry-After for twice as many attempts as a failure may take, then the replay.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var app = builder.Build();
+        var attempts = 0;
+        app.MapPost("/orders", (HttpContext http) =>
+        {
+            if (Interlocked.Increment(ref attempts) <= 2 * RetryingHandler.AttemptsMax)
+            {
+                http.Response.Headers.RetryAfter = "0";
+                return Results.StatusCode(409);
+            }
+            return Results.Created("/orders/1", "replayed");
+        });
+        app.MapPost("/conflict", () => Results.StatusCode(409));
+        await app.StartAsync(Cancel);
+        using var client = Client(app);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = JsonContent.Create(new { a = 1 }) };
+        request.Headers.Add("Idempotency-Key", "slow-first");
+        Assert.Equal(HttpStatusCode.Created, (await client.SendAsync(request, Cancel)).StatusCode);
+        Assert.Equal(2 * RetryingHandler.AttemptsMax + 1, Volatile.Read(ref attempts));
+
+        // A 409 without Retry-After is a verdict (say, an optimistic-concurrency conflict), not a wait.
+        using var conflict = new HttpRequestMessage(HttpMethod.Post, "/conflict") { Content = JsonContent.Create(new { a = 1 }) };
+        conflict.Headers.Add("Idempotency-Key", "conflict");
+        Assert.Equal(HttpStatusCode.Conflict, (await client.SendAsync(conflict, Cancel)).StatusCode);
+    }
+
+    [Fact]
     public async Task A_duplicate_that_finds_its_key_in_flight_waits_for_the_replay()
     {
         await using var server = await CommerceServer.StartAsync(fixture, CommerceService.Inventory);
@@ -68,18 +100,29 @@ public sealed class RetryingHandlerTests(PostgresFixture fixture)
         {
             BaseAddress = server.Client.BaseAddress,
         };
+        // Warm the reservation path so the race measures the key, not the first request's JIT.
+        using (var warm = Keyed(new { orderId = Guid.NewGuid(), sku = "SKU-1", quantity = 1 }, "warm"))
+        {
+            Assert.Equal(HttpStatusCode.Created, (await client.SendAsync(warm, Cancel)).StatusCode);
+        }
         var body = new { orderId = Guid.NewGuid(), sku = "SKU-1", quantity = 2 };
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/inventory/reservations") { Content = JsonContent.Create(body) };
-            request.Headers.Add("Idempotency-Key", "retried");
+            using var request = Keyed(body, "retried");
             var response = await client.SendAsync(request, Cancel);
             return (response.StatusCode, Body: await response.Content.ReadAsStringAsync(Cancel));
         }));
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
         Assert.Single(responses.Select(r => r.Body).Distinct());
-        Assert.Equal(2, await server.Databases[CommerceService.Inventory].ScalarAsApp<int>("SELECT reserved FROM stock"));
+        Assert.Equal(1 + 2, await server.Databases[CommerceService.Inventory].ScalarAsApp<int>("SELECT reserved FROM stock"));
+    }
+
+    static HttpRequestMessage Keyed(object body, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/inventory/reservations") { Content = JsonContent.Create(body) };
+        request.Headers.Add("Idempotency-Key", key);
+        return request;
     }
 }
