@@ -70,6 +70,47 @@ public sealed class OrdersPaymentsCatalogHttpTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_refusal_at_commit_keeps_neither_the_effects_nor_the_idempotency_key()
+    {
+        // The key's record travels in one batch with COMMIT. A deferred constraint that refuses at
+        // COMMIT (here a test-only one, switched by a row) must take the key down with the order,
+        // answer 4xx, and leave the pooled connection clean for the next request.
+        await using var server = await CommerceServer.StartAsync(fixture, CommerceService.Orders);
+        var db = server.Databases[CommerceService.Orders];
+        await db.ExecuteAsAdmin(
+            "CREATE TABLE refuse_orders (on_ boolean PRIMARY KEY)",
+            "GRANT SELECT ON refuse_orders TO concord_app",
+            """
+            CREATE FUNCTION refuse_order() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF EXISTS (SELECT 1 FROM refuse_orders) THEN
+                    RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'check_violation', CONSTRAINT = 'test_refuse_order';
+                END IF;
+                RETURN NULL;
+            END $$
+            """,
+            "CREATE CONSTRAINT TRIGGER test_refuse_order AFTER INSERT ON orders DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_order()",
+            "INSERT INTO refuse_orders VALUES (true)");
+        var customer = await Read<CustomerView>(await server.PostAsync("/orders/customers", new { email = "commit@example.com", name = "C" }));
+        var body = new { customerId = customer.Id, currency = "EUR", lines = new[] { new { sku = "MUG-1", quantity = 1, unitPriceMinor = 900 } } };
+
+        var refused = await server.PostAsync("/orders", body, idempotencyKey: "refused-at-commit");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Equal(0L, await db.ScalarAsApp<long>("SELECT count(*) FROM orders"));
+        Assert.Equal(0L, await db.ScalarAsApp<long>("SELECT count(*) FROM idempotency_keys"));
+
+        await db.ExecuteAsAdmin("DELETE FROM refuse_orders");
+        // Same key again: it was never recorded, so the request runs (on a pooled connection that
+        // must not still be in the failed transaction) and succeeds once.
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            Assert.Equal(HttpStatusCode.Created, (await server.PostAsync("/orders", body, idempotencyKey: "refused-at-commit")).StatusCode);
+        }
+        Assert.Equal(1L, await db.ScalarAsApp<long>("SELECT count(*) FROM orders"));
+        Assert.Equal(1L, await db.ScalarAsApp<long>("SELECT count(*) FROM idempotency_keys"));
+    }
+
+    [Fact]
     public async Task The_ledger_moves_money_once_per_key_and_never_below_a_floor()
     {
         await using var server = await CommerceServer.StartAsync(fixture, CommerceService.Payments);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Concord.Core.Clocks;
+using Concord.Postgres.Idempotency;
 using Microsoft.AspNetCore.Http;
 using Npgsql;
 
@@ -54,24 +55,54 @@ public sealed class RequestTransaction(CommerceDataSources dataSources, HybridLo
         {
             return;
         }
+        var stamp = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(_connection, _transaction) { BatchCommands = { stamp } };
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts the transaction and claims an idempotency key in it, in one round trip: the stamp
+    /// travels in the claim's batch.
+    /// </summary>
+    internal async Task<IdempotencyClaim> StartAndClaimAsync(IdempotencyKeys keys, string scope, string key, byte[] fingerprint,
+        CancellationToken cancellationToken)
+    {
+        if (_transaction is not null)
+        {
+            throw new InvalidOperationException("The idempotency key must be claimed first thing in the request's transaction.");
+        }
+        var stamp = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await keys.ClaimAsync(_connection!, _transaction!, scope, key, fingerprint, stamp, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Opens the connection and the transaction (Npgsql sends BEGIN with the first statement); returns the stamp to send first.</summary>
+    async Task<NpgsqlBatchCommand> OpenAsync(CancellationToken cancellationToken)
+    {
         var http = accessor.HttpContext ?? throw new InvalidOperationException("No HTTP request is in progress.");
         var service = http.GetEndpoint()?.Metadata.GetMetadata<ServiceDatabase>()?.Service
             ?? throw new InvalidOperationException($"Endpoint {http.GetEndpoint()?.DisplayName} does not declare its service database.");
         _connection = await dataSources[service].OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         _transaction = await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await StampAsync(_connection, _transaction, clock, Actor(http), cancellationToken).ConfigureAwait(false);
+        return StampCommand(clock, Actor(http));
     }
 
     /// <summary>Stamps a transaction with an HLC timestamp and an actor, which the audit triggers record with every change.</summary>
     internal static async Task StampAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, HybridLogicalClock clock, string actor,
         CancellationToken cancellationToken)
     {
-        await using var stamp = new NpgsqlCommand(
-            "SELECT set_config('concord.hlc', @hlc, true), set_config('concord.actor', @actor, true)", connection, transaction);
-        stamp.Parameters.AddWithValue("hlc", ((long)clock.Now().Pack()).ToString(CultureInfo.InvariantCulture));
-        stamp.Parameters.AddWithValue("actor", actor);
-        await stamp.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { StampCommand(clock, actor) } };
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    static NpgsqlBatchCommand StampCommand(HybridLogicalClock clock, string actor) =>
+        new("SELECT set_config('concord.hlc', $1, true), set_config('concord.actor', $2, true)")
+        {
+            Parameters =
+            {
+                new() { Value = ((long)clock.Now().Pack()).ToString(CultureInfo.InvariantCulture) },
+                new() { Value = actor },
+            },
+        };
 
     static string Actor(HttpContext http)
     {
@@ -79,13 +110,28 @@ public sealed class RequestTransaction(CommerceDataSources dataSources, HybridLo
         return actor.Length is > 0 and <= 100 && actor.All(c => !char.IsControl(c)) ? actor : "anonymous";
     }
 
-    internal async Task CommitAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Commits. A <paramref name="last"/> statement (the idempotency key's record) travels with the
+    /// COMMIT in one round trip: both commit, or, if either fails, neither does.
+    /// </summary>
+    internal async Task CommitAsync(NpgsqlBatchCommand? last, CancellationToken cancellationToken)
     {
-        if (_transaction is not null)
+        if (_transaction is null)
+        {
+            return;
+        }
+        if (last is null)
         {
             await _transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            await CloseAsync().ConfigureAwait(false);
         }
+        else
+        {
+            // A COMMIT of our own in the batch; Npgsql sees the transaction end in the server's
+            // ReadyForQuery status, so disposing the NpgsqlTransaction sends nothing more.
+            await using var batch = new NpgsqlBatch(_connection, _transaction) { BatchCommands = { last, new("COMMIT") } };
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await CloseAsync().ConfigureAwait(false);
     }
 
     internal async Task RollbackAsync()

@@ -44,7 +44,7 @@ internal sealed class TransactionFilter : IEndpointFilter
             keys = http.RequestServices.GetRequiredKeyedService<IdempotencyKeys>(service);
             scope = $"{http.Request.Method} {http.Request.Path}";
             fingerprint = await FingerprintAsync(http, cancel).ConfigureAwait(false);
-            var earlier = await ClaimAsync(transaction, keys, scope, key, fingerprint, cancel).ConfigureAwait(false);
+            var earlier = await transaction.StartAndClaimAsync(keys, scope, key, fingerprint, cancel).ConfigureAwait(false);
             if (earlier is not IdempotencyClaim.Started)
             {
                 await transaction.RollbackAsync().ConfigureAwait(false);
@@ -68,11 +68,7 @@ internal sealed class TransactionFilter : IEndpointFilter
                 await transaction.RollbackAsync().ConfigureAwait(false);
                 return new BufferedResponse(response, replayed: false);
             }
-            if (keys is not null)
-            {
-                await keys.CompleteAsync(transaction.Connection, transaction.Transaction, scope, key, fingerprint, response, cancel).ConfigureAwait(false);
-            }
-            await transaction.CommitAsync(cancel).ConfigureAwait(false);
+            await transaction.CommitAsync(keys?.CompletionCommand(scope, key, fingerprint, response), cancel).ConfigureAwait(false);
             return new BufferedResponse(response, replayed: false);
         }
         catch
@@ -80,13 +76,6 @@ internal sealed class TransactionFilter : IEndpointFilter
             await transaction.RollbackAsync().ConfigureAwait(false);
             throw;
         }
-    }
-
-    static async Task<IdempotencyClaim> ClaimAsync(RequestTransaction transaction, IdempotencyKeys keys, string scope, string key, byte[] fingerprint,
-        CancellationToken cancel)
-    {
-        await transaction.EnsureStartedAsync(cancel).ConfigureAwait(false);
-        return await keys.ClaimAsync(transaction.Connection, transaction.Transaction, scope, key, fingerprint, cancel).ConfigureAwait(false);
     }
 
     static IResult InFlight(HttpContext http, string key)

@@ -26,7 +26,7 @@ public abstract record IdempotencyClaim
 {
     private IdempotencyClaim() { }
 
-    /// <summary>The key is new (or expired): run the request, then <see cref="IdempotencyKeys.CompleteAsync"/> it.</summary>
+    /// <summary>The key is new (or expired): run the request, then record its response with <see cref="IdempotencyKeys.CompletionCommand"/>.</summary>
     public sealed record Started : IdempotencyClaim;
 
     /// <summary>The same request completed before: send this response again.</summary>
@@ -48,7 +48,7 @@ public abstract record IdempotencyClaim
 /// fingerprint) or a misuse (different fingerprint).</item>
 /// <item>Only successes are stored: a refused request changed nothing, so running it again is safe
 /// and gives a fresh answer (the stock may have been replenished, the body corrected).</item>
-/// <item><see cref="CompleteAsync"/> inserts the row, with the response, in the same transaction as
+/// <item><see cref="CompletionCommand"/> inserts the row, with the response, in the same transaction as
 /// the request's effects: both commit or neither does.</item>
 /// </list>
 /// A crash mid-request rolls back the effects and releases the lock with the connection, so a retry
@@ -69,8 +69,12 @@ public sealed class IdempotencyKeys
         _options = options;
     }
 
+    /// <param name="first">
+    /// A statement of the caller's to run first, in the same round trip (say, the statement that
+    /// stamps the transaction for the audit log); its results are skipped.
+    /// </param>
     public async Task<IdempotencyClaim> ClaimAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string scope, string key,
-        byte[] fingerprint, CancellationToken cancellationToken)
+        byte[] fingerprint, NpgsqlBatchCommand? first, CancellationToken cancellationToken)
     {
         // The lock first, in a statement of its own: under READ COMMITTED each statement takes a
         // fresh snapshot, so the read after it sees the row of a request that committed (and so
@@ -90,8 +94,16 @@ public sealed class IdempotencyKeys
         byte[]? storedFingerprint = null;
         StoredResponse? response = null;
         DateTimeOffset expiresAt = default;
+        if (first is not null)
+        {
+            batch.BatchCommands.Insert(0, first);
+        }
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
+            if (first is not null)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var locked = reader.GetBoolean(0);
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
@@ -116,7 +128,8 @@ public sealed class IdempotencyKeys
         {
             // Expired but not yet swept: the key starts a new life.
             await using var forget = new NpgsqlCommand("DELETE FROM idempotency_keys WHERE scope = @scope AND key = @key", connection, transaction);
-            AddKey(forget, scope, key);
+            forget.Parameters.AddWithValue("scope", scope);
+            forget.Parameters.AddWithValue("key", key);
             await forget.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return new IdempotencyClaim.Started();
         }
@@ -125,23 +138,31 @@ public sealed class IdempotencyKeys
             : new IdempotencyClaim.Mismatch();
     }
 
-    /// <summary>Records the response in the request's transaction, which must hold the key's lock (see <see cref="ClaimAsync"/>).</summary>
-    public async Task CompleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string scope, string key,
-        byte[] fingerprint, StoredResponse response, CancellationToken cancellationToken)
+    /// <summary>
+    /// The statement that records the response. Run it in the request's transaction, which must hold
+    /// the key's lock (see <see cref="ClaimAsync"/>); sent in one batch with COMMIT it costs no
+    /// round trip of its own.
+    /// </summary>
+    public NpgsqlBatchCommand CompletionCommand(string scope, string key, byte[] fingerprint, StoredResponse response)
     {
         var now = _time.GetUtcNow();
-        await using var command = new NpgsqlCommand("""
+        return new NpgsqlBatchCommand("""
             INSERT INTO idempotency_keys (scope, key, fingerprint, response_status, response_headers, response_body, created_at, expires_at)
-            VALUES (@scope, @key, @fingerprint, @status, @headers, @body, @now, @expires)
-            """, connection, transaction);
-        AddKey(command, scope, key);
-        command.Parameters.AddWithValue("fingerprint", fingerprint);
-        command.Parameters.AddWithValue("status", (short)response.Status);
-        command.Parameters.AddWithValue("headers", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(response.Headers));
-        command.Parameters.AddWithValue("body", response.Body);
-        command.Parameters.AddWithValue("now", now);
-        command.Parameters.AddWithValue("expires", now + _options.KeyLifetime);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = scope },
+                new() { Value = key },
+                new() { Value = fingerprint },
+                new() { Value = (short)response.Status },
+                new() { Value = JsonSerializer.Serialize(response.Headers), NpgsqlDbType = NpgsqlDbType.Jsonb },
+                new() { Value = response.Body },
+                new() { Value = now },
+                new() { Value = now + _options.KeyLifetime },
+            },
+        };
     }
 
     /// <summary>Deletes expired keys; returns how many. Bounded per call so one sweep never holds locks for long.</summary>
@@ -154,11 +175,5 @@ public sealed class IdempotencyKeys
         command.Parameters.AddWithValue("now", _time.GetUtcNow());
         command.Parameters.AddWithValue("limit", batchSizeMax);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    static void AddKey(NpgsqlCommand command, string scope, string key)
-    {
-        command.Parameters.AddWithValue("scope", scope);
-        command.Parameters.AddWithValue("key", key);
     }
 }
