@@ -88,14 +88,15 @@ var consumer = new QueueConsumer(bus, "payments", batchSizeMax: 3);
 while (true)
 {
     var published = mode == "dual-write" ? 0 : await relay.PublishBatchAsync(CancellationToken.None);
-    var consumed = await consumer.ConsumeBatchAsync(async (message, ct) =>
+    var consumed = await consumer.ConsumeBatchAsync(async (messages, ct) =>
     {
+        // The whole claimed batch in one transaction: inbox records and effects commit together.
         await using var connection = await service.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        if (await Inbox.TryRecordAsync(connection, transaction, "ledger", message.Id, ct))
+        var fresh = await Inbox.TryRecordManyAsync(connection, transaction, "ledger", [.. messages.Select(m => m.Id)], ct);
+        await using (var effect = new NpgsqlCommand("INSERT INTO ledger_effects (message_id) SELECT unnest(@ids)", connection, transaction))
         {
-            await using var effect = new NpgsqlCommand("INSERT INTO ledger_effects (message_id) VALUES (@id)", connection, transaction);
-            effect.Parameters.AddWithValue("id", message.Id);
+            effect.Parameters.AddWithValue("ids", fresh.ToArray());
             await effect.ExecuteNonQueryAsync(ct);
         }
         Point("mid-consume-before-commit");

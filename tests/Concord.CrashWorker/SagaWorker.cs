@@ -20,7 +20,7 @@ using Npgsql;
 internal static class SagaWorker
 {
     /// <summary>Fast timings, so retries and timeouts happen across restarts too.</summary>
-    public static readonly OrderSagaTimings Timings = new() { AttemptTimeoutMs = 3_000, StepDeadlineMs = 30_000, BackoffBaseMs = 50, BackoffMaxMs = 400 };
+    public static readonly OrderSagaTimings Timings = new() { AttemptTimeoutMs = 2_000, StepDeadlineMs = 30_000, BackoffBaseMs = 50, BackoffMaxMs = 400 };
 
     /// <summary>Order i of a run: deterministic, so a test can tell what it asked for. Every fourth pays from an empty account.</summary>
     public static OrderSagaData Order(int i, Guid customer) => new(
@@ -53,12 +53,12 @@ internal static class SagaWorker
 
         var transport = new CrashingTransport(new PostgresQueueTransport(bus, m => SagaWire.Route(m.Type)), point);
         var relays = new[] { orders, inventory, payments }.Select(db => new OutboxRelay(db, transport, new RelayOptions { BatchSizeMax = 8 }, time)).ToList();
-        var consumers = new (QueueConsumer Queue, Func<OutboxMessage, CancellationToken, Task> Handle, string Name)[]
+        var consumers = new (QueueConsumer Queue, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> Handle, string Name)[]
         {
             (new QueueConsumer(bus, SagaWire.Queues.Orders, 4), new SagaCommandConsumer("orders", orders, new OrdersSagaCommands(), clock).HandleAsync, "command"),
             (new QueueConsumer(bus, SagaWire.Queues.Inventory, 4), new SagaCommandConsumer("inventory", inventory, new InventorySagaCommands(), clock).HandleAsync, "command"),
             (new QueueConsumer(bus, SagaWire.Queues.Payments, 4), new SagaCommandConsumer("payments", payments, new PaymentsSagaCommands(), clock).HandleAsync, "command"),
-            (new QueueConsumer(bus, SagaWire.Queues.Sagas, 4), runtime.HandleReplyAsync, "reply"),
+            (new QueueConsumer(bus, SagaWire.Queues.Sagas, 4), runtime.HandleRepliesAsync, "reply"),
         };
         var deadline = DateTime.UtcNow.AddSeconds(120);
         while (DateTime.UtcNow < deadline)
@@ -70,10 +70,10 @@ internal static class SagaWorker
             }
             foreach (var (queue, handle, name) in consumers)
             {
-                progress += await queue.ConsumeBatchAsync(async (message, ct) =>
+                progress += await queue.ConsumeBatchAsync(async (messages, ct) =>
                 {
                     point("before-" + name);
-                    await handle(message, ct);
+                    await handle(messages, ct);
                     point(name + "-handled"); // committed in the service, not yet acknowledged on the bus
                 }, CancellationToken.None);
             }

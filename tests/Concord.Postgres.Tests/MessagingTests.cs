@@ -165,21 +165,23 @@ public sealed class MessagingTests(PostgresFixture fixture)
         await transport.PublishAsync(messages.Where((_, i) => i % 3 == 0).ToList(), Cancel); // redeliveries
 
         var duplicates = 0;
-        async Task Handle(OutboxMessage message, CancellationToken ct)
+        async Task Handle(IReadOnlyList<OutboxMessage> batch, CancellationToken ct)
         {
             await using var connection = await db.Service.OpenConnectionAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
-            if (await Inbox.TryRecordAsync(connection, transaction, "test-consumer", message.Id, ct))
+            var fresh = await Inbox.TryRecordManyAsync(connection, transaction, "test-consumer", [.. batch.Select(m => m.Id)], ct);
+            foreach (var message in batch)
             {
+                if (!fresh.Contains(message.Id))
+                {
+                    Interlocked.Increment(ref duplicates);
+                    continue;
+                }
                 await using var effect = new NpgsqlCommand("INSERT INTO effects VALUES (@id, @key, @n)", connection, transaction);
                 effect.Parameters.AddWithValue("id", message.Id);
                 effect.Parameters.AddWithValue("key", message.PartitionKey);
                 effect.Parameters.AddWithValue("n", int.Parse(message.Id.Split('-')[1], System.Globalization.CultureInfo.InvariantCulture));
                 await effect.ExecuteNonQueryAsync(ct);
-            }
-            else
-            {
-                Interlocked.Increment(ref duplicates);
             }
             await transaction.CommitAsync(ct);
         }
@@ -218,13 +220,14 @@ public sealed class MessagingTests(PostgresFixture fixture)
         var handled = new List<string>();
         var errors = 0;
         var consumer = new QueueConsumer(db.Bus, "q", attemptsMax: 3, onError: (_, _) => errors++);
-        Task Handle(OutboxMessage message, CancellationToken ct)
+        Task Handle(IReadOnlyList<OutboxMessage> batch, CancellationToken ct)
         {
-            if (message.Id == "x-1")
+            // Like a transaction: a batch with the poison message in it takes effect not at all.
+            if (batch.Any(m => m.Id == "x-1"))
             {
                 throw new InvalidOperationException("poison");
             }
-            handled.Add(message.Id);
+            handled.AddRange(batch.Select(m => m.Id));
             return Task.CompletedTask;
         }
 
@@ -233,10 +236,52 @@ public sealed class MessagingTests(PostgresFixture fixture)
             await consumer.ConsumeBatchAsync(Handle, Cancel);
         }
 
-        Assert.Equal(["y-1", "y-2", "x-2"], handled); // y never waited for x; x-2 waited for x-1 to be dead-lettered
-        Assert.Equal(3, errors);
+        // y never waited for x (each failed batch fell back to one message at a time); x-2 waited for x-1 to be dead-lettered.
+        Assert.Equal(["y-1", "y-2", "x-2"], handled);
+        Assert.Equal(3, errors); // only x-1's own failures count, not the batches it spoiled
         await using var dead = db.Bus.CreateCommand("SELECT message_id || ':' || attempts || ':' || last_error FROM queue_dead_letters");
         Assert.Equal("x-1:3:poison", await dead.ExecuteScalarAsync(Cancel));
         Assert.Equal(0, await consumer.DepthAsync(Cancel));
+    }
+
+    [Fact]
+    public async Task A_round_hands_one_message_per_key_to_the_handler_as_one_batch_and_acknowledges_them_together()
+    {
+        await using var db = await CreateAsync();
+        await new PostgresQueueTransport(db.Bus, _ => ["q"]).PublishAsync(
+            [Message("a", 1), Message("b", 1), Message("a", 2), Message("c", 1), Message("b", 2), Message("c", 2)], Cancel);
+        var consumer = new QueueConsumer(db.Bus, "q");
+        var batches = new List<string>();
+        Task Handle(IReadOnlyList<OutboxMessage> batch, CancellationToken ct)
+        {
+            batches.Add(string.Join(",", batch.Select(m => m.Id)));
+            return Task.CompletedTask;
+        }
+
+        Assert.Equal(3, await consumer.ConsumeBatchAsync(Handle, Cancel));
+        Assert.Equal(3L, await consumer.DepthAsync(Cancel)); // the first three, acknowledged at once
+        Assert.Equal(3, await consumer.ConsumeBatchAsync(Handle, Cancel));
+        Assert.Equal(0, await consumer.ConsumeBatchAsync(Handle, Cancel));
+        Assert.Equal(["a-1,b-1,c-1", "a-2,b-2,c-2"], batches);
+    }
+
+    [Fact]
+    public async Task The_inbox_records_a_batch_at_once_and_returns_only_the_ids_it_had_not_seen()
+    {
+        await using var db = await CreateAsync();
+        async Task<IReadOnlySet<string>> RecordAsync(params string[] ids)
+        {
+            await using var connection = await db.Service.OpenConnectionAsync(Cancel);
+            await using var transaction = await connection.BeginTransactionAsync(Cancel);
+            var fresh = await Inbox.TryRecordManyAsync(connection, transaction, "c", ids, Cancel);
+            await transaction.CommitAsync(Cancel);
+            return fresh;
+        }
+
+        Assert.Equal(["m1", "m2"], (await RecordAsync("m2", "m1", "m2")).Order());
+        Assert.Equal(["m3"], await RecordAsync("m1", "m3", "m2"));
+        Assert.Empty(await RecordAsync("m3"));
+        await using var count = db.Service.CreateCommand("SELECT count(*) FROM inbox");
+        Assert.Equal(3L, await count.ExecuteScalarAsync(Cancel));
     }
 }

@@ -21,6 +21,22 @@ public sealed class InventorySagaCommands : ISagaCommandExecutor
             _ => throw new InvalidOperationException($"Inventory does not execute {command.GetType().Name}."),
         };
 
+    /// <summary>Every SKU the batch touches, in SKU order (as <see cref="LockStockAsync"/> locks one command's), before any command runs.</summary>
+    public async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<OrderCommand> commands, CancellationToken cancellationToken)
+    {
+        var skus = commands.SelectMany(command => command switch
+        {
+            ReserveStock reserve => reserve.Lines.Select(l => l.Sku),
+            ReleaseStock release => release.Lines.Select(l => l.Sku),
+            CommitStock commit => commit.Lines.Select(l => l.Sku),
+            _ => [],
+        }).Distinct(StringComparer.Ordinal).ToArray();
+        if (commands.Count > 1 && skus.Length > 0)
+        {
+            await LockStockAsync(connection, transaction, skus, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     static async Task<SagaCommandResult> ReserveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ReserveStock reserve, CancellationToken ct)
     {
         var skus = reserve.Lines.Select(l => l.Sku).ToArray();

@@ -13,6 +13,10 @@ namespace Concord.Commerce.Orders;
 /// </summary>
 public sealed class OrdersSagaCommands : ISagaCommandExecutor
 {
+    /// <summary>Nothing to take up front: a command touches only its own order (customers are only read).</summary>
+    public Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<OrderCommand> commands, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
     public async Task<SagaCommandResult> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, OrderCommand command, CancellationToken cancellationToken)
     {
         var ct = cancellationToken;

@@ -63,6 +63,28 @@ public sealed class PaymentsSagaCommands : ISagaCommandExecutor
         }
     }
 
+    /// <summary>
+    /// Every account the batch's transfers may touch, as advisory locks taken in one global order
+    /// before any row: two saga batches then never wait on each other's account rows in a cycle
+    /// (<see cref="Ledger.PostAsync"/> orders one transfer's accounts, not a batch's). Advisory,
+    /// because the application role may not lock ledger rows itself (no UPDATE on accounts).
+    /// </summary>
+    public async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<OrderCommand> commands, CancellationToken cancellationToken)
+    {
+        var accounts = commands.SelectMany(command => command switch
+        {
+            AuthorizePayment a => new[] { a.AccountId, AuthorizationsAccount(a.Currency) },
+            CapturePayment c => [AuthorizationsAccount(c.Currency), RevenueAccount(c.Currency)],
+            VoidAuthorization v => [v.AccountId, AuthorizationsAccount(v.Currency)],
+            RefundPayment r => [r.AccountId, RevenueAccount(r.Currency)],
+            _ => [],
+        }).Select(id => "account:" + id).ToArray();
+        if (commands.Count > 1)
+        {
+            await SagaCommandConsumer.LockInOrderAsync(connection, transaction, accounts, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     static Task<bool> SucceededAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, OrderCommand command, string step, CancellationToken ct)
     {
         var sagaId = command.IdempotencyKey[..command.IdempotencyKey.IndexOf(':', StringComparison.Ordinal)];

@@ -129,43 +129,58 @@ public sealed class OrderSagaRuntime
     }
 
     /// <summary>
-    /// Consumes one reply from the saga's queue: records the message in the Orders inbox and applies
-    /// the reply in the same transaction, so a redelivered reply is skipped and a crash in between
-    /// leaves neither. The saga row is locked for the transition, so replies and timers of one saga
-    /// take turns. A reply for an unknown saga is recorded and dropped.
+    /// Consumes a batch of replies from the saga's queue in one Orders-database transaction: records
+    /// the messages in the inbox and applies the replies, so a redelivered reply is skipped and a
+    /// crash in between leaves neither. The sagas' rows are locked in saga-id order (every batch takes
+    /// them in that order, so two batches never deadlock), and replies and timers of one saga take
+    /// turns. A reply for an unknown saga is recorded and dropped. Throws if any reply cannot be
+    /// applied: nothing commits, and the queue retries the messages one at a time.
     /// </summary>
-    public async Task HandleReplyAsync(OutboxMessage message, CancellationToken cancellationToken)
+    public async Task HandleRepliesAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
     {
-        var decoded = _codec.Decode(message.Payload);
-        var reply = decoded.Body as SagaReply
-            ?? throw new InvalidOperationException($"Message {message.Id} of type {message.Type} is not a saga reply.");
+        var replies = messages.Select(message =>
+        {
+            var decoded = _codec.Decode(message.Payload);
+            var reply = decoded.Body as SagaReply
+                ?? throw new InvalidOperationException($"Message {message.Id} of type {message.Type} is not a saga reply.");
+            return (Message: message, SagaId: decoded.Envelope.CorrelationId, Event: reply.ToEvent());
+        }).OrderBy(r => r.SagaId, StringComparer.Ordinal).ToList();
         await using var connection = await _orders.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (!await Inbox.TryRecordAsync(connection, transaction, SagaType, message.Id, cancellationToken).ConfigureAwait(false))
+        var fresh = await Inbox.TryRecordManyAsync(connection, transaction, SagaType, [.. replies.Select(r => r.Message.Id)], cancellationToken).ConfigureAwait(false);
+        replies = [.. replies.Where(r => fresh.Contains(r.Message.Id))];
+        var moved = new List<(SagaSnapshot Before, SagaEvent Event, SagaSnapshot After)>();
+        if (replies.Count > 0)
         {
-            return;
+            await Http.RequestTransaction.StampAsync(connection, transaction, _clock, SagaType, cancellationToken).ConfigureAwait(false);
+            var sagas = new Dictionary<string, SagaSnapshot>(StringComparer.Ordinal);
+            await using (var select = new NpgsqlCommand(
+                "SELECT state::text, version, next_deadline_at, saga_id FROM saga_instances WHERE saga_id = ANY(@ids) ORDER BY saga_id FOR UPDATE",
+                connection, transaction))
+            {
+                select.Parameters.AddWithValue("ids", replies.Select(r => r.SagaId).Distinct().ToArray());
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    sagas[reader.GetString(3)] = Read(reader);
+                }
+            }
+            foreach (var (message, sagaId, @event) in replies)
+            {
+                if (!sagas.TryGetValue(sagaId, out var snapshot))
+                {
+                    _log.LogWarning("Reply {MessageId} is for saga {SagaId}, which does not exist; dropped.", message.Id, sagaId);
+                    continue;
+                }
+                var after = await ApplyAsync(connection, transaction, snapshot, @event, cancellationToken).ConfigureAwait(false);
+                sagas[sagaId] = after;
+                moved.Add((snapshot, @event, after));
+            }
         }
-        await Http.RequestTransaction.StampAsync(connection, transaction, _clock, SagaType, cancellationToken).ConfigureAwait(false);
-        SagaSnapshot? snapshot;
-        await using (var select = new NpgsqlCommand(
-            "SELECT state::text, version, next_deadline_at FROM saga_instances WHERE saga_id = @id FOR UPDATE", connection, transaction))
-        {
-            select.Parameters.AddWithValue("id", decoded.Envelope.CorrelationId);
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            snapshot = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
-        }
-        if (snapshot is null)
-        {
-            _log.LogWarning("Reply {MessageId} is for saga {SagaId}, which does not exist; dropped.", message.Id, decoded.Envelope.CorrelationId);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        var @event = reply.ToEvent();
-        var result = await ApplyAsync(connection, transaction, snapshot, @event, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        if (result.Version != snapshot.Version)
+        foreach (var (before, @event, after) in moved.Where(m => m.After.Version != m.Before.Version))
         {
-            SagaMetrics.Record(SagaType, snapshot.State, @event, result.State);
+            SagaMetrics.Record(SagaType, before.State, @event, after.State);
         }
     }
 
@@ -335,10 +350,8 @@ public sealed class OrderSagaRuntime
             insert.Parameters.AddWithValue("at", At(transition.AtMs));
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
-        foreach (var send in decision.Effects.OfType<SendCommand<OrderCommand>>())
-        {
-            await Outbox.AppendAsync(connection, transaction, ToOutbox(decision.State.SagaId, send), cancellationToken).ConfigureAwait(false);
-        }
+        await Outbox.AppendManyAsync(connection, transaction,
+            [.. decision.Effects.OfType<SendCommand<OrderCommand>>().Select(send => ToOutbox(decision.State.SagaId, send))], cancellationToken).ConfigureAwait(false);
     }
 
     OutboxMessage ToOutbox(string sagaId, SendCommand<OrderCommand> send)

@@ -19,16 +19,17 @@ public sealed record SagaMessagingOptions
     /// <summary>Relay instances per service outbox; they share the work safely (partition heads, SKIP LOCKED).</summary>
     public int RelaysPerService { get; init; } = 1;
 
-    /// <summary>Consumers per queue; each key's messages are still handled in order, one at a time.</summary>
+    /// <summary>Consumers per queue, each handling a claimed batch in one transaction; each key's messages are still handled in order, one at a time.</summary>
     public int ConsumersPerQueue { get; init; } = 1;
 
     public RelayOptions Relay { get; init; } = new();
 
-    /// <summary>Heads (one per saga) a consumer claims per round.</summary>
-    public int ConsumerBatchSizeMax { get; init; } = 64;
-
-    /// <summary>Messages (of different sagas) a consumer handles at once; each waits on its own database transaction.</summary>
-    public int HandlerParallelism { get; init; } = 8;
+    /// <summary>
+    /// Heads (one per saga) a consumer claims per round and handles in one service transaction. At
+    /// most 32: each command's effect runs under a savepoint, and PostgreSQL tracks up to 64
+    /// subtransactions per transaction cheaply (more slow every other session's snapshots).
+    /// </summary>
+    public int ConsumerBatchSizeMax { get; init; } = 32;
 
     /// <summary>Handler failures before a message moves to the dead letters (the saga then retries the step with a new attempt).</summary>
     public int ConsumerAttemptsMax { get; init; } = 5;
@@ -36,9 +37,9 @@ public sealed record SagaMessagingOptions
     public void Validate()
     {
         Relay.Validate();
-        if (RelaysPerService is < 1 or > 16 || ConsumersPerQueue is < 1 or > 16 || ConsumerBatchSizeMax is < 1 or > 10_000 || ConsumerAttemptsMax < 1 || HandlerParallelism is < 1 or > 64)
+        if (RelaysPerService is < 1 or > 16 || ConsumersPerQueue is < 1 or > 16 || ConsumerBatchSizeMax is < 1 or > 32 || ConsumerAttemptsMax < 1)
         {
-            throw new ArgumentException("RelaysPerService and ConsumersPerQueue must be within [1, 16], ConsumerBatchSizeMax within [1, 10000], ConsumerAttemptsMax at least 1, HandlerParallelism within [1, 64].");
+            throw new ArgumentException("RelaysPerService and ConsumersPerQueue must be within [1, 16], ConsumerBatchSizeMax within [1, 32], ConsumerAttemptsMax at least 1.");
         }
     }
 }
@@ -46,7 +47,7 @@ public sealed record SagaMessagingOptions
 /// <summary>
 /// Moves the order saga's messages while the host runs: a relay per service outbox publishes to the
 /// bus; a consumer per service queue executes commands (<see cref="SagaCommandConsumer"/>); a
-/// consumer of the <c>order-saga</c> queue feeds replies to <see cref="OrderSagaRuntime.HandleReplyAsync"/>.
+/// consumer of the <c>order-saga</c> queue feeds replies to <see cref="OrderSagaRuntime.HandleRepliesAsync"/>.
 /// Runs only the parts whose databases this host has, so the services can also run apart.
 /// </summary>
 internal sealed class SagaMessagingService(
@@ -66,12 +67,12 @@ internal sealed class SagaMessagingService(
                 loops.Add(relay.RunAsync(e => log.LogWarning(e, "Relaying the {Service} outbox failed; retrying.", service), stoppingToken));
             }
         }
-        void Consume(string queue, Func<OutboxMessage, CancellationToken, Task> handle)
+        void Consume(string queue, Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> handle)
         {
             for (var i = 0; i < options.ConsumersPerQueue; i++)
             {
                 var consumer = new QueueConsumer(bus, queue, options.ConsumerBatchSizeMax, options.ConsumerAttemptsMax,
-                    (message, e) => log.LogWarning(e, "Handling {MessageId} from {Queue} failed; it will be retried.", message.Id, queue), options.HandlerParallelism);
+                    (message, e) => log.LogWarning(e, "Handling {MessageId} from {Queue} failed; it will be retried.", message.Id, queue));
                 loops.Add(consumer.RunAsync(handle, options.Relay.PollInterval, options.Relay.FailureBackoff, time,
                     e => log.LogWarning(e, "Consuming {Queue} failed; retrying.", queue), stoppingToken));
             }
@@ -90,7 +91,7 @@ internal sealed class SagaMessagingService(
         }
         if (runtime is not null)
         {
-            Consume(SagaWire.Queues.Sagas, runtime.HandleReplyAsync);
+            Consume(SagaWire.Queues.Sagas, runtime.HandleRepliesAsync);
         }
         await Task.WhenAll(loops).ConfigureAwait(false);
     }

@@ -61,6 +61,33 @@ public static class Outbox
         insert.Parameters.AddWithValue("payload", message.Payload);
         await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Appends <paramref name="messages"/> in the caller's transaction with one statement, in the given order (their relay order within a key).</summary>
+    public static async Task AppendManyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<OutboxMessage> messages,
+        CancellationToken cancellationToken)
+    {
+        if (messages.Count <= 1)
+        {
+            if (messages.Count == 1)
+            {
+                await AppendAsync(connection, transaction, messages[0], cancellationToken).ConfigureAwait(false);
+            }
+            return;
+        }
+        foreach (var message in messages)
+        {
+            message.Validate();
+        }
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO outbox (message_id, message_type, partition_key, payload)
+            SELECT id, type, key, payload FROM unnest(@ids, @types, @keys, @payloads) WITH ORDINALITY AS m(id, type, key, payload, n) ORDER BY n
+            """, connection, transaction);
+        insert.Parameters.AddWithValue("ids", messages.Select(m => m.Id).ToArray());
+        insert.Parameters.AddWithValue("types", messages.Select(m => m.Type).ToArray());
+        insert.Parameters.AddWithValue("keys", messages.Select(m => m.PartitionKey).ToArray());
+        insert.Parameters.AddWithValue("payloads", messages.Select(m => m.Payload).ToArray());
+        await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 }
 
 /// <summary>
@@ -71,16 +98,37 @@ public static class Inbox
 {
     /// <summary>True the first time <paramref name="consumer"/> sees <paramref name="messageId"/>; false for a redelivery, whose effects must be skipped.</summary>
     public static async Task<bool> TryRecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string consumer, string messageId,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        (await TryRecordManyAsync(connection, transaction, consumer, [messageId], cancellationToken).ConfigureAwait(false)).Count == 1;
+
+    /// <summary>
+    /// Records a batch's message ids in one statement. Returns the ids seen for the first time (a
+    /// message's effects are applied only if its id is in the set); the others are redeliveries, and
+    /// an id given twice counts once.
+    /// </summary>
+    public static async Task<IReadOnlySet<string>> TryRecordManyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string consumer,
+        IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken)
     {
-        await using var insert = new NpgsqlCommand(
-            "INSERT INTO inbox (consumer, message_id) VALUES (@consumer, @id) ON CONFLICT DO NOTHING", connection, transaction);
+        // Sorted, so two batches sharing ids take the inbox's unique-index locks in one order (no deadlock).
+        var ids = messageIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO inbox (consumer, message_id) SELECT @consumer, id FROM unnest(@ids) WITH ORDINALITY AS m(id, n) ORDER BY n
+            ON CONFLICT DO NOTHING
+            RETURNING message_id
+            """, connection, transaction);
         insert.Parameters.AddWithValue("consumer", consumer);
-        insert.Parameters.AddWithValue("id", messageId);
-        var first = await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        if (!first)
+        insert.Parameters.AddWithValue("ids", ids);
+        var first = new HashSet<string>(StringComparer.Ordinal);
+        await using (var reader = await insert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            MessagingMetrics.InboxDuplicates.Add(1, new KeyValuePair<string, object?>("consumer", consumer));
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                first.Add(reader.GetString(0));
+            }
+        }
+        if (first.Count < messageIds.Count)
+        {
+            MessagingMetrics.InboxDuplicates.Add(messageIds.Count - first.Count, new KeyValuePair<string, object?>("consumer", consumer));
         }
         return first;
     }

@@ -190,11 +190,8 @@ internal static class ListenLoop
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
                     onError?.Invoke(e);
-                    if (listener is not null)
-                    {
-                        await listener.DisposeAsync().ConfigureAwait(false);
-                        listener = null;
-                    }
+                    await CloseAsync(listener).ConfigureAwait(false);
+                    listener = null;
                     failures++;
                     await Task.Delay(failureBackoff * Math.Min(32, 1 << Math.Min(failures - 1, 5)), time, cancellationToken).ConfigureAwait(false);
                 }
@@ -205,10 +202,30 @@ internal static class ListenLoop
         }
         finally
         {
-            if (listener is not null)
-            {
-                await listener.DisposeAsync().ConfigureAwait(false);
-            }
+            await CloseAsync(listener).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Returns the listening connection to its pool without its LISTEN: a pool that skips the reset
+    /// on reuse (No Reset On Close, as the commerce host's does) would otherwise hand a request a
+    /// connection whose backend keeps receiving, and holding up, every notification on the channel.
+    /// </summary>
+    static async Task CloseAsync(NpgsqlConnection? listener)
+    {
+        if (listener is null)
+        {
+            return;
+        }
+        try
+        {
+            await using var unlisten = new NpgsqlCommand("UNLISTEN *", listener) { CommandTimeout = 5 };
+            await unlisten.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // A broken connection is not pooled again.
+        }
+        await listener.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -81,6 +81,12 @@ public sealed class OrderSagaEndToEndTests(PostgresFixture fixture)
             // re-sent command (as many as the original replies); the redeliveries were skipped.
             Assert.Equal(3L * published.Count(m => m.Type == SagaReply.MessageType), (long)(await consumed.ExecuteScalarAsync(Cancel))!);
         }
+        await using (var batched = bed.Orders.CreateCommand(
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM inbox WHERE consumer = 'order-saga' GROUP BY xmin::text) AS per_transaction"))
+        {
+            // The copies arrived all at once, so the saga took several sagas' replies in one transaction (inbox rows share its xmin).
+            Assert.True((long)(await batched.ExecuteScalarAsync(Cancel))! > 1);
+        }
 
         // Negative control: the same checker catches a capture applied twice.
         await bed.Server.Databases[CommerceService.Payments].ExecuteAsApp(

@@ -23,12 +23,16 @@ public sealed class SagaCrashTests(PostgresFixture fixture)
     static readonly string[] CrashPoints =
         ["after-start", "before-publish", "mid-relay", "before-command", "command-handled", "before-reply", "reply-handled", "timers-fired"];
 
-    /// <summary>Three lanes, each with its own four databases and worker, run side by side (a worker mostly waits on PostgreSQL); 21 crashes each.</summary>
+    /// <summary>
+    /// Three lanes, each with its own four databases and worker, run side by side (a worker mostly
+    /// waits on PostgreSQL); 15 crashes each. With the outbox and dual-write crash tests
+    /// (tests/Concord.Postgres.Tests/CrashTests.cs: 110 and 90) the suite injects 245.
+    /// </summary>
     [Fact]
-    public async Task Sixty_three_crashes_mid_saga_leave_every_saga_settled_and_every_invariant_true()
+    public async Task Forty_five_crashes_mid_saga_leave_every_saga_settled_and_every_invariant_true()
     {
         const ulong seed = 20261128;
-        var lanes = await Task.WhenAll(Enumerable.Range(0, 3).Select(lane => RunLaneAsync(seed, lane, 21)));
+        var lanes = await Task.WhenAll(Enumerable.Range(0, 3).Select(lane => RunLaneAsync(seed, lane, 15)));
         foreach (var lane in lanes)
         {
             TestContext.Current.TestOutputHelper?.WriteLine(lane.Summary);
@@ -37,7 +41,7 @@ public sealed class SagaCrashTests(PostgresFixture fixture)
         }
         // Both endings happen (a lane on a starved machine may see only timeouts, so counted over all lanes).
         Assert.True(lanes.Sum(l => l.Report.Completed) > 0 && lanes.Sum(l => l.Report.Compensated) > 0, string.Join("\n", lanes.Select(l => l.Summary)));
-        Assert.True(lanes.Sum(l => l.Crashes) >= 60);
+        Assert.True(lanes.Sum(l => l.Crashes) >= 45);
         Assert.Equal(CrashPoints.Length, lanes.SelectMany(l => l.HitPoints).Distinct().Count());
     }
 
@@ -78,7 +82,9 @@ public sealed class SagaCrashTests(PostgresFixture fixture)
         {
             Assert.True(++runs <= crashesWanted * 3, $"seed={seed}: too many runs without reaching the crash points");
             var point = CrashPoints[random.NextInt(CrashPoints.Length)];
-            var exit = await CrashWorkerProcess.RunAsync(Args(next, sagasPerRun, point, random.NextInt(1, 6)), TimeSpan.FromSeconds(150));
+            // A run reaches "after-start" once per saga it starts: a later hit would never come, and the run would end without a crash.
+            var after = random.NextInt(1, point == "after-start" ? sagasPerRun + 1 : 6);
+            var exit = await CrashWorkerProcess.RunAsync(Args(next, sagasPerRun, point, after), TimeSpan.FromSeconds(150));
             if (exit == CrashWorkerProcess.Killed)
             {
                 crashes++;
