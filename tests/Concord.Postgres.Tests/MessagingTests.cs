@@ -135,6 +135,68 @@ public sealed class MessagingTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Writers_notify_only_while_a_relay_is_registered_as_waiting()
+    {
+        // A NOTIFY serializes commits database-wide, so writers send one only when a relay sleeps.
+        await using var db = await CreateAsync();
+        await using var listener = await db.Service.OpenConnectionAsync(Cancel);
+        var notifications = 0;
+        listener.Notification += (_, _) => Interlocked.Increment(ref notifications);
+        await using (var listen = new NpgsqlCommand("LISTEN concord_outbox", listener))
+        {
+            await listen.ExecuteNonQueryAsync(Cancel);
+        }
+        async Task<bool> NotifiedAfterAppendAsync(int sequence)
+        {
+            Volatile.Write(ref notifications, 0);
+            await AppendAsync(db.Service, Message("w", sequence));
+            await listener.WaitAsync(TimeSpan.FromMilliseconds(500), Cancel);
+            return Volatile.Read(ref notifications) > 0;
+        }
+        async Task CallAsync(string function)
+        {
+            await using var call = new NpgsqlCommand($"SELECT {function}()", listener);
+            await call.ExecuteNonQueryAsync(Cancel);
+        }
+
+        Assert.False(await NotifiedAfterAppendAsync(1));
+        await CallAsync("outbox_relay_waits");
+        Assert.True(await NotifiedAfterAppendAsync(2));
+        await CallAsync("outbox_relay_wakes");
+        Assert.False(await NotifiedAfterAppendAsync(3));
+    }
+
+    [Fact]
+    public async Task A_sleeping_relay_misses_no_wake_up_from_writers_racing_its_registration()
+    {
+        // The poll interval is an hour: every message must arrive through a wake-up, including those
+        // whose writers checked for waiting relays just before the relay registered.
+        await using var db = await CreateAsync();
+        var relay = new OutboxRelay(db.Service, new PostgresQueueTransport(db.Bus, _ => ["q"]), new RelayOptions { PollInterval = TimeSpan.FromHours(1) },
+            TimeProvider.System);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        var running = relay.RunAsync(cancellationToken: stop.Token);
+        const int writers = 4, perWriter = 40;
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(async w =>
+        {
+            var random = new Random(w);
+            for (var i = 0; i < perWriter; i++)
+            {
+                await AppendAsync(db.Service, Message($"r{w}", i));
+                await Task.Delay(random.Next(0, 8), Cancel); // let the relay catch up and go to sleep now and then
+            }
+        }));
+        var appended = DateTime.UtcNow;
+        while ((await QueueAsync(db.Bus)).Count < writers * perWriter)
+        {
+            Assert.True(DateTime.UtcNow - appended < TimeSpan.FromSeconds(20), "a wake-up was lost: messages wait for the hourly poll");
+            await Task.Delay(20, Cancel);
+        }
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Fact]
     public async Task Published_rows_are_pruned_after_the_retention_period()
     {
         await using var db = await CreateAsync();

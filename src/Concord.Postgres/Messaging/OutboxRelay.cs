@@ -151,9 +151,34 @@ public sealed class OutboxRelay
                 await PruneAsync(ct).ConfigureAwait(false);
                 lastPrune = _time.GetUtcNow();
             }
-        }, _options.PollInterval, _options.FailureBackoff, _time, onError, cancellationToken);
+        }, _options.PollInterval, _options.FailureBackoff, _time, onError, cancellationToken, new WaitRegistration(RegisterAsync, UnregisterAsync));
+    }
+
+    /// <summary>
+    /// Tells writers a relay is about to sleep, so they NOTIFY (see 0002_notify_waiting_relays_only.sql),
+    /// then waits out every writer that may have looked before it did; the loop then drains once more.
+    /// </summary>
+    static async Task RegisterAsync(NpgsqlConnection listener, CancellationToken cancellationToken)
+    {
+        await using (var waits = new NpgsqlCommand("SELECT outbox_relay_waits()", listener))
+        {
+            await waits.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        // A statement of its own, after the registration committed: writers that take the shared
+        // lock from now on see the registration.
+        await using var barrier = new NpgsqlCommand("SELECT pg_advisory_lock(0, 1869968482), pg_advisory_unlock(0, 1869968482)", listener);
+        await barrier.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    static async Task UnregisterAsync(NpgsqlConnection listener, CancellationToken cancellationToken)
+    {
+        await using var wakes = new NpgsqlCommand("SELECT outbox_relay_wakes()", listener);
+        await wakes.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }
+
+/// <summary>What a loop does on its listening connection before it sleeps and after it wakes.</summary>
+internal sealed record WaitRegistration(Func<NpgsqlConnection, CancellationToken, Task> BeforeSleep, Func<NpgsqlConnection, CancellationToken, Task> AfterWake);
 
 /// <summary>
 /// The wake-up loop relays and consumers share: drain, then sleep until a NOTIFY on a channel or the
@@ -163,7 +188,7 @@ public sealed class OutboxRelay
 internal static class ListenLoop
 {
     public static async Task RunAsync(NpgsqlDataSource database, string channel, Func<CancellationToken, Task> drain, TimeSpan pollInterval,
-        TimeSpan failureBackoff, TimeProvider time, Action<Exception>? onError, CancellationToken cancellationToken)
+        TimeSpan failureBackoff, TimeProvider time, Action<Exception>? onError, CancellationToken cancellationToken, WaitRegistration? registration = null)
     {
         if (pollInterval <= TimeSpan.Zero || failureBackoff <= TimeSpan.Zero)
         {
@@ -184,13 +209,22 @@ internal static class ListenLoop
                         await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
                     await drain(cancellationToken).ConfigureAwait(false);
+                    if (registration is not null)
+                    {
+                        await registration.BeforeSleep(listener, cancellationToken).ConfigureAwait(false);
+                        await drain(cancellationToken).ConfigureAwait(false);
+                    }
                     failures = 0;
                     await listener.WaitAsync(pollInterval, cancellationToken).ConfigureAwait(false);
+                    if (registration is not null)
+                    {
+                        await registration.AfterWake(listener, cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
                     onError?.Invoke(e);
-                    await CloseAsync(listener).ConfigureAwait(false);
+                    await CloseAsync(listener, registration).ConfigureAwait(false);
                     listener = null;
                     failures++;
                     await Task.Delay(failureBackoff * Math.Min(32, 1 << Math.Min(failures - 1, 5)), time, cancellationToken).ConfigureAwait(false);
@@ -202,16 +236,17 @@ internal static class ListenLoop
         }
         finally
         {
-            await CloseAsync(listener).ConfigureAwait(false);
+            await CloseAsync(listener, registration).ConfigureAwait(false);
         }
     }
 
     /// <summary>
-    /// Returns the listening connection to its pool without its LISTEN: a pool that skips the reset
-    /// on reuse (No Reset On Close, as the commerce host's does) would otherwise hand a request a
-    /// connection whose backend keeps receiving, and holding up, every notification on the channel.
+    /// Returns the listening connection to its pool without its LISTEN (or its registration): a pool
+    /// that skips the reset on reuse (No Reset On Close, as the commerce host's does) would otherwise
+    /// hand a request a connection whose backend keeps receiving, and holding up, every notification
+    /// on the channel.
     /// </summary>
-    static async Task CloseAsync(NpgsqlConnection? listener)
+    static async Task CloseAsync(NpgsqlConnection? listener, WaitRegistration? registration)
     {
         if (listener is null)
         {
@@ -219,10 +254,15 @@ internal static class ListenLoop
         }
         try
         {
-            await using var unlisten = new NpgsqlCommand("UNLISTEN *", listener) { CommandTimeout = 5 };
-            await unlisten.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            if (registration is not null)
+            {
+                await registration.AfterWake(listener, timeout.Token).ConfigureAwait(false);
+            }
+            await using var unlisten = new NpgsqlCommand("UNLISTEN *", listener);
+            await unlisten.ExecuteNonQueryAsync(timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or OperationCanceledException)
         {
             // A broken connection is not pooled again.
         }
