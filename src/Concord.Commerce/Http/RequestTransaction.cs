@@ -94,7 +94,8 @@ public sealed class RequestTransaction(CommerceDataSources dataSources, HybridLo
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    static NpgsqlBatchCommand StampCommand(HybridLogicalClock clock, string actor) =>
+    /// <summary>The statement <see cref="StampAsync"/> sends, to send in a batch of one's own.</summary>
+    internal static NpgsqlBatchCommand StampCommand(HybridLogicalClock clock, string actor) =>
         new("SELECT set_config('concord.hlc', $1, true), set_config('concord.actor', $2, true)")
         {
             Parameters =

@@ -80,10 +80,7 @@ public sealed class SagaCommandConsumer(string name, NpgsqlDataSource database, 
         var answers = new Dictionary<string, SagaCommandResult>(StringComparer.Ordinal);
         await using (var prepare = new NpgsqlBatch(connection, transaction))
         {
-            prepare.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('concord.hlc', $1, true), set_config('concord.actor', $2, true)")
-            {
-                Parameters = { new() { Value = ((long)clock.Now().Pack()).ToString(System.Globalization.CultureInfo.InvariantCulture) }, new() { Value = "saga:" + Name } },
-            });
+            prepare.BatchCommands.Add(Http.RequestTransaction.StampCommand(clock, "saga:" + Name));
             prepare.BatchCommands.Add(new NpgsqlBatchCommand(LockInOrderSql) { Parameters = { new() { Value = received.Select(r => r.SagaId).ToArray() } } });
             prepare.BatchCommands.Add(new NpgsqlBatchCommand("SELECT idempotency_key, outcome, reason FROM saga_command_results WHERE idempotency_key = ANY($1)")
             {
