@@ -197,6 +197,35 @@ public sealed class MessagingTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_relay_about_to_sleep_waits_out_a_writer_that_looked_before_it_registered()
+    {
+        // The race made slow: the writer inserts (and finds no relay waiting, so it will not
+        // notify), the relay then drains (the row is not committed yet), registers and would sleep
+        // for an hour; the writer commits half a second later. Only the relay's wait for writers
+        // that were running when it registered keeps it from sleeping through that commit.
+        await using var db = await CreateAsync();
+        await using var writer = await db.Service.OpenConnectionAsync(Cancel);
+        await using var transaction = await writer.BeginTransactionAsync(Cancel);
+        await Outbox.AppendAsync(writer, transaction, Message("slow", 1), Cancel);
+
+        var relay = new OutboxRelay(db.Service, new PostgresQueueTransport(db.Bus, _ => ["q"]), new RelayOptions { PollInterval = TimeSpan.FromHours(1) },
+            TimeProvider.System);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        var running = relay.RunAsync(cancellationToken: stop.Token);
+        await Task.Delay(500, Cancel);
+        await transaction.CommitAsync(Cancel);
+
+        var committed = DateTime.UtcNow;
+        while ((await QueueAsync(db.Bus)).Count == 0)
+        {
+            Assert.True(DateTime.UtcNow - committed < TimeSpan.FromSeconds(20), "the relay slept through a writer that committed after it registered");
+            await Task.Delay(20, Cancel);
+        }
+        await stop.CancelAsync();
+        await running;
+    }
+
+    [Fact]
     public async Task Published_rows_are_pruned_after_the_retention_period()
     {
         await using var db = await CreateAsync();

@@ -70,7 +70,7 @@ internal static class OrdersBench
                     samples[name].Add(await RunRoundAsync(hosts[name], concurrency, cellDuration / rounds, ct));
                 }
             }
-            double Cost(string variant) => Math.Round(100 * (1 - Median(Enumerable.Range(0, rounds)
+            double Cost(string variant) => Math.Round(100 * (1 - Measure.Median(Enumerable.Range(0, rounds)
                 .Select(r => samples[variant][r].OrdersPerSecond / samples["bare"][r].OrdersPerSecond))), 1);
             var row = new Dictionary<string, object> { ["concurrency"] = concurrency };
             foreach (var (name, value) in samples)
@@ -98,12 +98,6 @@ internal static class OrdersBench
     sealed record Round(long Orders, double Seconds, List<double> LatenciesMs)
     {
         public double OrdersPerSecond => Orders / Seconds;
-    }
-
-    static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return (sorted[(sorted.Count - 1) / 2] + sorted[sorted.Count / 2]) / 2;
     }
 
     sealed record Summary(double OrdersPerSecond, double P50Ms, double P95Ms, double P99Ms);

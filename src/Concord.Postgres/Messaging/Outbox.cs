@@ -52,14 +52,28 @@ public static class Outbox
     /// </summary>
     public static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, OutboxMessage message, CancellationToken cancellationToken)
     {
+        await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { Command(message) } };
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The statement that appends <paramref name="message"/>, for a batch the caller sends anyway:
+    /// with the transaction's other statements, or with its <c>COMMIT</c>, so the outbox row costs
+    /// no round trip of its own.
+    /// </summary>
+    public static NpgsqlBatchCommand Command(OutboxMessage message)
+    {
         message.Validate();
-        await using var insert = new NpgsqlCommand(
-            "INSERT INTO outbox (message_id, message_type, partition_key, payload) VALUES (@id, @type, @key, @payload)", connection, transaction);
-        insert.Parameters.AddWithValue("id", message.Id);
-        insert.Parameters.AddWithValue("type", message.Type);
-        insert.Parameters.AddWithValue("key", message.PartitionKey);
-        insert.Parameters.AddWithValue("payload", message.Payload);
-        await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return new NpgsqlBatchCommand("INSERT INTO outbox (message_id, message_type, partition_key, payload) VALUES ($1, $2, $3, $4)")
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string> { TypedValue = message.Id },
+                new NpgsqlParameter<string> { TypedValue = message.Type },
+                new NpgsqlParameter<string> { TypedValue = message.PartitionKey },
+                new NpgsqlParameter<byte[]> { TypedValue = message.Payload },
+            },
+        };
     }
 
     /// <summary>Appends <paramref name="messages"/> in the caller's transaction with one statement, in the given order (their relay order within a key).</summary>

@@ -38,6 +38,9 @@ public sealed record RelayOptions
 /// </summary>
 public sealed class OutboxRelay
 {
+    /// <summary>How long a relay about to sleep waits for open writers before it polls instead.</summary>
+    static readonly TimeSpan WriterWaitMax = TimeSpan.FromMilliseconds(100);
+
     readonly NpgsqlDataSource _database;
     readonly IMessageTransport _transport;
     readonly RelayOptions _options;
@@ -155,19 +158,22 @@ public sealed class OutboxRelay
     }
 
     /// <summary>
-    /// Tells writers a relay is about to sleep, so they NOTIFY (see 0002_notify_waiting_relays_only.sql),
-    /// then waits out every writer that may have looked before it did; the loop then drains once more.
+    /// Tells writers a relay is about to sleep, so they NOTIFY, then waits out every writer that may
+    /// have looked before it did (see 0003_relay_waits_out_writers_without_a_lock.sql); the loop then
+    /// drains once more. False when a transaction stayed open past the wait: the loop then polls
+    /// again instead of sleeping.
     /// </summary>
-    static async Task RegisterAsync(NpgsqlConnection listener, CancellationToken cancellationToken)
+    static async Task<bool> RegisterAsync(NpgsqlConnection listener, CancellationToken cancellationToken)
     {
         await using (var waits = new NpgsqlCommand("SELECT outbox_relay_waits()", listener))
         {
             await waits.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
-        // A statement of its own, after the registration committed: writers that take the shared
-        // lock from now on see the registration.
-        await using var barrier = new NpgsqlCommand("SELECT pg_advisory_lock(0, 1869968482), pg_advisory_unlock(0, 1869968482)", listener);
-        await barrier.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        // A statement of its own, after the registration committed: it waits for the transactions
+        // running at its start, which include every writer that may have missed the registration.
+        await using var barrier = new NpgsqlCommand("SELECT outbox_relay_waits_out_writers(@timeout_ms)", listener);
+        barrier.Parameters.AddWithValue("timeout_ms", (int)WriterWaitMax.TotalMilliseconds);
+        return (bool)(await barrier.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     static async Task UnregisterAsync(NpgsqlConnection listener, CancellationToken cancellationToken)
@@ -178,7 +184,8 @@ public sealed class OutboxRelay
 }
 
 /// <summary>What a loop does on its listening connection before it sleeps and after it wakes.</summary>
-internal sealed record WaitRegistration(Func<NpgsqlConnection, CancellationToken, Task> BeforeSleep, Func<NpgsqlConnection, CancellationToken, Task> AfterWake);
+/// <remarks><c>BeforeSleep</c> answers whether the loop may sleep; false sends it round once more.</remarks>
+internal sealed record WaitRegistration(Func<NpgsqlConnection, CancellationToken, Task<bool>> BeforeSleep, Func<NpgsqlConnection, CancellationToken, Task> AfterWake);
 
 /// <summary>
 /// The wake-up loop relays and consumers share: drain, then sleep until a NOTIFY on a channel or the
@@ -209,12 +216,16 @@ internal static class ListenLoop
                         await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
                     await drain(cancellationToken).ConfigureAwait(false);
+                    failures = 0;
                     if (registration is not null)
                     {
-                        await registration.BeforeSleep(listener, cancellationToken).ConfigureAwait(false);
+                        var maySleep = await registration.BeforeSleep(listener, cancellationToken).ConfigureAwait(false);
                         await drain(cancellationToken).ConfigureAwait(false);
+                        if (!maySleep)
+                        {
+                            continue;
+                        }
                     }
-                    failures = 0;
                     await listener.WaitAsync(pollInterval, cancellationToken).ConfigureAwait(false);
                     if (registration is not null)
                     {

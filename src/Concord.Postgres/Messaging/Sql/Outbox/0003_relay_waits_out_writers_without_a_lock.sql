@@ -1,0 +1,44 @@
+-- 0002's barrier, without a lock writers queue on. There, writers held a shared advisory lock from
+-- their outbox insert to their commit, and a relay about to sleep took it exclusively once. A
+-- waiting exclusive request makes every later shared request wait behind it, so each time a relay
+-- went to sleep every outbox writer stalled until the slowest open writer committed: under the order
+-- saga (`concord bench outbox`) writers spent more time waiting on that lock than on all their work.
+--
+-- Now a writer only reads the register (its statement-level trigger runs after its insert, so its
+-- transaction id exists before it looks). A relay registers (committed), then waits for every
+-- transaction that was running once the registration committed, by id (pg_xact_status), without
+-- blocking anyone, and then looks for work once more. A writer reads the register either after the
+-- registration committed (it notifies) or before: then its id was assigned before the registration
+-- committed, so it had committed (the relay's last look sees its rows) or was still running (the
+-- relay waits it out). That reasoning needs each read of the register to take a fresh snapshot,
+-- which READ COMMITTED writers do; a REPEATABLE READ or SERIALIZABLE writer may miss the
+-- registration and be found only by the relay's poll.
+--
+-- The wait is bounded: a transaction that stays open (anywhere in the cluster, since snapshots do
+-- not say which database an id belongs to) makes the function return false, and the relay polls
+-- instead of sleeping until it can sleep safely.
+CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM outbox_waiting_relays) THEN
+        PERFORM pg_notify('concord_outbox', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION outbox_relay_waits_out_writers(timeout_ms integer) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    running  xid8[] := ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot()));
+    deadline timestamptz := clock_timestamp() + timeout_ms * interval '1 millisecond';
+BEGIN
+    LOOP
+        running := ARRAY(SELECT x FROM unnest(running) AS x WHERE pg_xact_status(x) = 'in progress');
+        IF cardinality(running) = 0 THEN
+            RETURN true;
+        ELSIF clock_timestamp() >= deadline THEN
+            RETURN false;
+        END IF;
+        PERFORM pg_sleep(0.001);
+    END LOOP;
+END
+$$;
