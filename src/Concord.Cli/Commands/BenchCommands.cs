@@ -47,7 +47,7 @@ internal static class BenchCommands
         var checker = new Command("checker", "Time to check every recorded Jepsen history for linearizability") { json, histories };
         checker.SetAction(parse => Report(output, "checker", ModelBench.Checker(parse.GetValue(histories)!), parse.GetValue(json)));
 
-        var outbox = new Command("outbox", "Outbox → consumer messages/s with 1 and 4 relays vs an INSERT+COMMIT ceiling; order-creation p95 with and without the outbox; order sagas/s and p95") { json, seconds };
+        var outbox = new Command("outbox", "Outbox → consumer messages/s with 1 and 4 relays vs an INSERT+COMMIT ceiling; order-creation p95 with and without the outbox at 1 and 8 clients; order sagas/s and p95, the checkout ceiling and the sagas/s bound") { json, seconds };
         outbox.SetAction(async (parse, ct) => Report(output, "outbox", await OutboxBench.RunAsync(10_000, 1_000, TimeSpan.FromSeconds(Math.Max(parse.GetValue(seconds), 3)),
             step => error.WriteLine($"bench outbox: {step}…"), ct), parse.GetValue(json)));
 
