@@ -102,6 +102,7 @@ internal static class ServeCommand
             var listening = app.Urls.First();
             await output.WriteLineAsync($"Listening on {listening}");
             await output.WriteLineAsync($"  OpenAPI:   {listening}/openapi/v1.json");
+            await output.WriteLineAsync($"  metrics:   {listening}/metrics (Prometheus text format)");
             foreach (var prefix in new[] { "orders", "payments", "inventory", "catalog", "sagas" })
             {
                 await output.WriteLineAsync($"  {prefix,-10} {listening}/{prefix}");

@@ -7,6 +7,7 @@ using Concord.Commerce.Payments;
 using Concord.Commerce.Sagas;
 using Concord.Core.Clocks;
 using Concord.Postgres.Idempotency;
+using Concord.Postgres.Messaging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -16,6 +17,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using OpenTelemetry.Metrics;
 
 namespace Concord.Commerce.Http;
 
@@ -83,6 +85,11 @@ public static class CommerceHost
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.FillFrameworkProblem);
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddOpenApi();
+        // GET /metrics: the outbox, queue and saga instruments in the Prometheus text format, through
+        // the OpenTelemetry SDK (a host that ships OTLP instead adds its exporter to the same meters).
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(MessagingMetrics.MeterName, SagaMetrics.MeterName)
+            .AddPrometheusExporter());
         builder.Services.AddHttpContextAccessor();
 
         builder.Services.AddSingleton(options.Time);
@@ -140,6 +147,7 @@ public static class CommerceHost
             return next(http);
         });
         app.MapOpenApi();
+        app.MapPrometheusScrapingEndpoint();
         foreach (var service in options.ConnectionStrings.Keys)
         {
             Action<IEndpointRouteBuilder> map = service switch

@@ -53,6 +53,15 @@ public sealed class OrderSagaEndToEndTests(PostgresFixture fixture)
         Assert.Equal((3, 1, 2, 4_500L), (report.Sagas, report.Completed, report.Compensated, report.CapturedMinor));
         var before = await SnapshotAsync(bed);
 
+        // GET /metrics shows what just happened (at least: other tests in this process feed the
+        // same instruments).
+        var metrics = await bed.Server.Client.GetStringAsync("/metrics", Cancel);
+        Assert.True(MetricSum(metrics, "concord_saga_duration_seconds_count", "saga_outcome=\"completed\"") >= 1, metrics);
+        Assert.True(MetricSum(metrics, "concord_saga_duration_seconds_count", "saga_outcome=\"compensated\"") >= 2, metrics);
+        Assert.True(MetricSum(metrics, "concord_saga_compensations_total") >= 2, metrics);
+        Assert.True(MetricSum(metrics, "concord_outbox_published_total") >= 3 * 6, metrics);
+        Assert.True(MetricSum(metrics, "concord_queue_consumed_total") >= 3 * 6, metrics);
+
         // Every message the services ever published, again, newest first: once as a redelivery (same
         // message id: the inboxes skip it) and once as a re-sent command or reply (a new message id,
         // the same idempotency key: the recorded answer is sent again and the saga ignores it).
@@ -98,6 +107,13 @@ public sealed class OrderSagaEndToEndTests(PostgresFixture fixture)
         Assert.Equal(1, report.DuplicateEffects);
         Assert.Contains(report.Violations, v => v.StartsWith("captured money", StringComparison.Ordinal));
     }
+
+    /// <summary>The sum of a metric's samples in a Prometheus text exposition, over the series whose labels contain <paramref name="label"/>.</summary>
+    static double MetricSum(string exposition, string name, string label = "") =>
+        exposition.Split('\n')
+            .Where(line => line.StartsWith(name + "{", StringComparison.Ordinal) || line.StartsWith(name + " ", StringComparison.Ordinal))
+            .Where(line => line.Contains(label, StringComparison.Ordinal))
+            .Sum(line => double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture));
 
     static async Task<long> BalanceAsync(SagaTestbed bed, string account) =>
         (await bed.Server.Client.GetFromJsonAsync<JsonElement>($"/payments/accounts/{account}", Cancel)).GetProperty("balanceMinor").GetInt64();
