@@ -32,6 +32,7 @@ internal static class OutboxBench
     const int ConsumerBatchSizeMax = 64;
     const int PartitionKeys = 512;
     const int InFlight = 100;
+    const int WarmUpSagas = 200;
     const double MessagesPerSaga = 12;
     static readonly TimeSpan OrderCreationTimeMin = TimeSpan.FromSeconds(12);
     static readonly byte[] Payload = Encoding.UTF8.GetBytes(new string('x', 200));
@@ -431,18 +432,22 @@ internal static class OutboxBench
         var checkout = Checkout(customer);
         await using var ordersDb = NpgsqlDataSource.Create(connections[CommerceService.Orders]);
         using var slots = new SemaphoreSlim(InFlight);
-        var start = Stopwatch.GetTimestamp();
+        var total = WarmUpSagas + sagas;
         var next = -1;
         var clients = Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
         {
-            while (Interlocked.Increment(ref next) < sagas)
+            while (Interlocked.Increment(ref next) < total)
             {
                 await slots.WaitAsync(ct);
                 await PostAsync("/orders/checkout", checkout, Guid.NewGuid().ToString("N"));
             }
         }));
+        // The first WarmUpSagas settle before the clock starts (JIT, tiered compilation, pools and
+        // plans of every loop); latencies are those of the sagas started after that.
+        long start = 0;
+        var measuredFrom = DateTimeOffset.MinValue;
         var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 300);
-        for (var settled = 0L; settled < sagas;)
+        for (var settled = 0L; settled < total;)
         {
             await using var count = ordersDb.CreateCommand("SELECT count(*) FROM saga_instances WHERE status IN ('completed', 'compensated')");
             var now = (long)(await count.ExecuteScalarAsync(ct))!;
@@ -451,13 +456,18 @@ internal static class OutboxBench
                 slots.Release((int)(now - settled));
                 settled = now;
             }
+            if (start == 0 && settled >= WarmUpSagas)
+            {
+                start = Stopwatch.GetTimestamp();
+                measuredFrom = DateTimeOffset.UtcNow;
+            }
             if (clients.IsFaulted)
             {
                 await clients; // a failed checkout: report it now, not after the timeout
             }
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                throw new TimeoutException($"Only {settled} of {sagas} sagas settled within 5 minutes.");
+                throw new TimeoutException($"Only {settled} of {total} sagas settled within 5 minutes.");
             }
             await Task.Delay(10, ct);
         }
@@ -466,12 +476,16 @@ internal static class OutboxBench
         var latencies = new List<double>();
         long completed = 0, retries = 0;
         await using (var select = ordersDb.CreateCommand(
-            "SELECT extract(epoch FROM updated_at - started_at)::float8 * 1000, status = 'completed', version FROM saga_instances"))
-        await using (var reader = await select.ExecuteReaderAsync(ct))
+            "SELECT extract(epoch FROM updated_at - started_at)::float8 * 1000, status = 'completed', version, started_at >= @from FROM saga_instances"))
         {
+            select.Parameters.AddWithValue("from", measuredFrom);
+            await using var reader = await select.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                latencies.Add(reader.GetDouble(0));
+                if (reader.GetBoolean(3))
+                {
+                    latencies.Add(reader.GetDouble(0));
+                }
                 completed += reader.GetBoolean(1) ? 1 : 0;
                 // A saga without a timeout or retry has 7 transitions: its start and one reply per step.
                 retries += reader.GetInt64(2) - 7;
@@ -482,6 +496,7 @@ internal static class OutboxBench
         return new Dictionary<string, object>
         {
             ["sagas"] = sagas,
+            ["warm_up_sagas"] = WarmUpSagas,
             ["completed"] = completed,
             ["transitions_beyond_the_clean_path"] = retries,
             ["clients"] = 16,
@@ -491,7 +506,8 @@ internal static class OutboxBench
             ["p95_ms"] = Math.Round(Measure.Quantile(latencies, 0.95), 1),
             ["p99_ms"] = Math.Round(Measure.Quantile(latencies, 0.99), 1),
             ["setup"] = "one host: Orders, Inventory, Payments, 2 relays per outbox, 2 consumers per queue each handling a claimed batch (up to 32 sagas) in one transaction; " +
-                $"1-line orders, 16 HTTP clients, a closed loop of at most {InFlight} sagas in flight",
+                $"1-line orders, 16 HTTP clients, a closed loop of at most {InFlight} sagas in flight; {WarmUpSagas} warm-up sagas first " +
+                "(counted in completed and transitions_beyond_the_clean_path, not in the rate or the latencies)",
         };
     }
 }
