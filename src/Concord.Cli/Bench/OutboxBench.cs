@@ -51,7 +51,8 @@ internal static class OutboxBench
                 await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
                 await create.ExecuteNonQueryAsync(ct);
             }
-            var connectionString = new NpgsqlConnectionStringBuilder(admin) { Database = name, MaxPoolSize = 64 }.ConnectionString;
+            // No DISCARD ALL on reuse, as the commerce host's pools: it would cost every transaction here a reset.
+            var connectionString = new NpgsqlConnectionStringBuilder(admin) { Database = name, MaxPoolSize = 64, NoResetOnClose = true }.ConnectionString;
             if (migrations is not null)
             {
                 await MigrationRunner.ApplyAsync(connectionString, migrations, ct);
@@ -248,7 +249,9 @@ internal static class OutboxBench
     static async Task<List<Dictionary<string, object>>> OrderCreationAsync(string admin, TimeSpan cell, CancellationToken ct)
     {
         var app = await CommerceDatabases.ProvisionAsync(admin, "bench_outbox_orders", CommerceService.Orders, "bench", ct);
-        await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(app) { MaxPoolSize = 64 }.ConnectionString);
+        // Pooled as the commerce host pools its request connections: no DISCARD ALL on reuse, so the
+        // triggers' plans (audit, total check, outbox wake-up) survive from one order to the next.
+        await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(CommerceHost.ForRequests(app)) { MaxPoolSize = 64 }.ConnectionString);
         var customer = Guid.CreateVersion7();
         await using (var insert = db.CreateCommand($"INSERT INTO customers (id, email, name) VALUES ('{customer}', 'bench@outbox.example', 'Bench')"))
         {

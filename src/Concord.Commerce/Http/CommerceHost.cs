@@ -173,7 +173,7 @@ public static class CommerceHost
     /// it throws away every cached plan, and the audit and constraint triggers would be planned
     /// again in every request. Without it, the statements each request repeats can stay prepared.
     /// </summary>
-    static string ForRequests(string connectionString) =>
+    internal static string ForRequests(string connectionString) =>
         new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true, MaxAutoPrepare = 64, AutoPrepareMinUsages = 2 }.ConnectionString;
 
     internal static void Configure(JsonSerializerOptions json)
