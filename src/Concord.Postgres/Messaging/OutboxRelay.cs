@@ -216,16 +216,17 @@ internal static class ListenLoop
                         await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
                     await drain(cancellationToken).ConfigureAwait(false);
-                    failures = 0;
                     if (registration is not null)
                     {
                         var maySleep = await registration.BeforeSleep(listener, cancellationToken).ConfigureAwait(false);
                         await drain(cancellationToken).ConfigureAwait(false);
                         if (!maySleep)
                         {
+                            failures = 0;
                             continue;
                         }
                     }
+                    failures = 0;
                     await listener.WaitAsync(pollInterval, cancellationToken).ConfigureAwait(false);
                     if (registration is not null)
                     {
