@@ -103,20 +103,7 @@ public sealed record RaftKvRunOptions
         Workload = new RaftKvWorkloadOptions { OperationCount = 300, ThinkTimeUsMax = 20_000 },
         DeadlineUs = 3_000_000,
         Network = NetworkConfig.Default.WithAllLinks(p => p with { LossProbability = 0.02, DuplicateProbability = 0.01 }),
-        RandomFaults = new RandomFaultConfig
-        {
-            HorizonUs = 3_000_000,
-            NodeIsolationsPerSecond = 1,
-            OneWayPartitionsPerSecond = 1,
-            CrashesPerSecond = 1.5,
-            PausesPerSecond = 1,
-            ClockJumpsPerSecond = 0.5,
-            FaultDurationUsMin = 50_000,
-            FaultDurationUsMax = 600_000,
-            CrashedServersMax = 2,
-            ClockOffsetUsMax = 50_000,
-            ClockDriftPpmMax = 500,
-        },
+        RandomFaults = RandomFaultConfig.Heavy with { HorizonUs = 3_000_000 },
     };
 
     /// <summary>

@@ -68,6 +68,25 @@ public sealed record RandomFaultConfig
         ClockDriftPpmMax = 200,
     };
 
+    /// <summary>
+    /// For safety sweeps: isolations and one-way partitions once a simulated second, 1.5 crash
+    /// windows (up to two servers down at once), pauses, clock jumps, ±50 ms initial skew and
+    /// ±500 ppm drift; faults last 50–600 ms. A sweep sets its own horizon.
+    /// </summary>
+    public static RandomFaultConfig Heavy { get; } = new()
+    {
+        NodeIsolationsPerSecond = 1,
+        OneWayPartitionsPerSecond = 1,
+        CrashesPerSecond = 1.5,
+        PausesPerSecond = 1,
+        ClockJumpsPerSecond = 0.5,
+        FaultDurationUsMin = 50_000,
+        FaultDurationUsMax = 600_000,
+        CrashedServersMax = 2,
+        ClockOffsetUsMax = 50_000,
+        ClockDriftPpmMax = 500,
+    };
+
     internal void Validate(Topology topology, List<string> errors)
     {
         const string P = "RandomFaults";
