@@ -80,12 +80,13 @@ public static class Outbox
     public static async Task AppendManyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<OutboxMessage> messages,
         CancellationToken cancellationToken)
     {
-        if (messages.Count <= 1)
+        if (messages.Count == 0)
         {
-            if (messages.Count == 1)
-            {
-                await AppendAsync(connection, transaction, messages[0], cancellationToken).ConfigureAwait(false);
-            }
+            return;
+        }
+        if (messages.Count == 1)
+        {
+            await AppendAsync(connection, transaction, messages[0], cancellationToken).ConfigureAwait(false);
             return;
         }
         foreach (var message in messages)

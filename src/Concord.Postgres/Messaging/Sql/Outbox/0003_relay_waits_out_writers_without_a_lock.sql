@@ -1,8 +1,8 @@
 -- 0002's barrier, without a lock writers queue on. There, writers held a shared advisory lock from
 -- their outbox insert to their commit, and a relay about to sleep took it exclusively once. A
 -- waiting exclusive request makes every later shared request wait behind it, so each time a relay
--- went to sleep every outbox writer stalled until the slowest open writer committed: under the order
--- saga (`concord bench outbox`) writers spent more time waiting on that lock than on all their work.
+-- went to sleep every outbox writer stalled until the slowest open writer committed, and under the
+-- order saga's bursty load relays go to sleep and wake over and over.
 --
 -- Now a writer only reads the register (its statement-level trigger runs after its insert, so its
 -- transaction id exists, and holds the lock on itself every transaction id holds, before it looks).
