@@ -46,9 +46,9 @@ internal static class OrdersBench
     static async Task<Dictionary<string, object>> MeasureAsync(Dictionary<string, BenchHost> hosts, int? postmasterPid, TimeSpan cellDuration,
         Action<string> progress, CancellationToken ct)
     {
-        // Warm up once, long enough for the JIT to reach its optimized tier on every variant's path:
-        // a lone host climbs from about a third of its throughput to all of it over tens of seconds,
-        // and the code only one variant runs (the key's claim, the audit-free path) warms only there.
+        // Warm up every variant's own path before measuring: a fresh host's throughput keeps climbing
+        // for tens of seconds while the JIT reaches its optimized tier, and the code only one variant
+        // runs (the key's claim, the audit-free inserts) warms up only in that variant's rounds.
         progress("warming up");
         foreach (var host in hosts.Values)
         {
