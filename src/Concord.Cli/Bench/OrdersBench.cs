@@ -52,7 +52,7 @@ internal static class OrdersBench
         progress("warming up");
         foreach (var host in hosts.Values)
         {
-            await RunRoundAsync(host, 8, TimeSpan.FromSeconds(3), postmasterPid, ct);
+            await RunRoundAsync(host, 8, TimeSpan.FromSeconds(3), postmasterPid: null, ct);
         }
         var results = new List<object>();
         foreach (var concurrency in Concurrencies)
@@ -61,7 +61,7 @@ internal static class OrdersBench
             var names = hosts.Keys.ToList();
             foreach (var name in names)
             {
-                await RunRoundAsync(hosts[name], concurrency, TimeSpan.FromMilliseconds(200), postmasterPid, ct); // pool and caches at this concurrency
+                await RunRoundAsync(hosts[name], concurrency, TimeSpan.FromMilliseconds(200), postmasterPid: null, ct); // pool and caches at this concurrency
             }
             // Short rounds, interleaved, each starting with the next variant, so drift (caches,
             // autovacuum, whatever else the two cores run) hits every variant alike. A cost is the
@@ -77,8 +77,9 @@ internal static class OrdersBench
                     samples[name].Add(await RunRoundAsync(hosts[name], concurrency, cellDuration / rounds, postmasterPid, ct));
                 }
             }
-            double Cost(string variant) => Math.Round(100 * (1 - Measure.Median(Enumerable.Range(0, rounds)
-                .Select(r => samples[variant][r].OrdersPerSecond / samples["bare"][r].OrdersPerSecond))), 1);
+            List<double> RoundCosts(string variant) => [.. Enumerable.Range(0, rounds)
+                .Select(r => 100 * (1 - (samples[variant][r].OrdersPerSecond / samples["bare"][r].OrdersPerSecond))).Order()];
+            double Cost(string variant) => Math.Round(Measure.Median(RoundCosts(variant)), 1);
             var row = new Dictionary<string, object> { ["concurrency"] = concurrency };
             var summaries = samples.ToDictionary(s => s.Key, s => Summarize(s.Value));
             foreach (var (name, summary) in summaries)
@@ -86,6 +87,9 @@ internal static class OrdersBench
                 row[name] = summary;
             }
             row["integrity_cost_pct"] = Cost("full");
+            // The spread the median came from: how far one round's cost strays from another's.
+            var fullCosts = RoundCosts("full");
+            row["integrity_cost_pct_quartiles"] = new[] { Math.Round(Measure.Quantile(fullCosts, 0.25), 1), Math.Round(Measure.Quantile(fullCosts, 0.75), 1) };
             row["idempotency_cost_pct"] = Cost("idempotency_only");
             row["audit_cost_pct"] = Cost("audit_only");
             // Where the integrity features' CPU goes: full minus bare, per order, on each side.
