@@ -47,8 +47,8 @@ internal static class OrdersBench
         Action<string> progress, CancellationToken ct)
     {
         // Warm up every variant's own path before measuring: a fresh host's throughput keeps climbing
-        // for tens of seconds while the JIT reaches its optimized tier, and the code only one variant
-        // runs (the key's claim, the audit-free inserts) warms up only in that variant's rounds.
+        // while the JIT moves its hot code to the optimized tier, and the code only one variant runs
+        // (the key's claim, the audit-free inserts) warms up only in that variant's rounds.
         progress("warming up");
         foreach (var host in hosts.Values)
         {

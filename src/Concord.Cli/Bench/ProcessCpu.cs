@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace Concord.Cli.Bench;
@@ -16,7 +15,7 @@ internal static class ProcessCpu
     public readonly record struct Sample(TimeSpan App, TimeSpan? Server);
 
     public static Sample Read(int? postmasterPid) =>
-        new(Process.GetCurrentProcess().TotalProcessorTime, postmasterPid is { } pid ? ServerCpu(pid) : null);
+        new(Environment.CpuUsage.TotalTime, postmasterPid is { } pid ? ServerCpu(pid) : null);
 
     /// <summary>
     /// The postmaster's own time, its reaped children's (backends that exited), and its live

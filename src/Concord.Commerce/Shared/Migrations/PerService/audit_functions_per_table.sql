@@ -1,7 +1,8 @@
 -- One audit trigger function per audited table, generated with the table's key spelled out, in
 -- place of 0001's generic audit_rows(): the generic one computed each row's key with a subquery
--- over the key column names (an aggregate per row) and matched UPDATE pairs on that jsonb, work
--- that every audited statement of every request paid (see `concord bench orders`, audit_only).
+-- over the key column names (an aggregate per row) and matched UPDATE pairs on that jsonb. On
+-- POST /orders that made the audit triggers cost about twice what the specialized ones do
+-- (pgbench, prepared statements: 26% of a bare order insert's throughput vs 18%).
 --
 -- Same rows, same rules: statement-level AFTER triggers with transition tables; one audit row per
 -- changed row; an UPDATE pairs old and new rows by key, so an update that changes a key finds no

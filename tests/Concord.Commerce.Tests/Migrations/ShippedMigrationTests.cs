@@ -1,0 +1,46 @@
+using System.Text;
+using Concord.Commerce;
+using Concord.Postgres.Migrations;
+
+namespace Concord.Commerce.Tests.Migrations;
+
+/// <summary>
+/// A migration that has shipped is applied somewhere, and the runner refuses to start against a
+/// database whose applied file changed since, comments included (its checksum covers the whole
+/// text). So every shipped file's checksum is pinned in <c>shipped-migrations.txt</c>: editing one
+/// fails here, before it fails someone's start-up; a new file is added to the list.
+/// </summary>
+public sealed class ShippedMigrationTests
+{
+    static readonly string PinFile = Path.Combine(AppContext.BaseDirectory, "Migrations", "shipped-migrations.txt");
+
+    static IEnumerable<string> Current()
+    {
+        var sets = Enum.GetValues<CommerceService>().Select(s => (s.ToString(), CommerceDatabases.Migrations(s)))
+            .Append(("Bus", MigrationSet.FromEmbeddedResources(typeof(CommerceDatabases).Assembly, "Bus.Migrations")));
+        return sets.SelectMany(set => set.Item2.Migrations.Select(m => $"{set.Item1} {m.Version:D4}_{m.Name} {m.Checksum}"));
+    }
+
+    [Fact]
+    public void No_shipped_migration_has_changed_and_every_migration_is_pinned()
+    {
+        var pinned = File.ReadAllLines(PinFile).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        var current = Current().ToList();
+        var problems = new StringBuilder();
+        foreach (var line in pinned.Except(current))
+        {
+            var name = string.Join(' ', line.Split(' ')[..2]);
+            problems.AppendLine(current.Any(c => c.StartsWith(name + " ", StringComparison.Ordinal))
+                ? $"{name} changed after it shipped: restore it and put the change in a new migration"
+                : $"{name} is pinned but no longer shipped");
+        }
+        foreach (var line in current.Except(pinned))
+        {
+            if (!pinned.Any(p => p.StartsWith(string.Join(' ', line.Split(' ')[..2]) + " ", StringComparison.Ordinal)))
+            {
+                problems.AppendLine($"new migration, pin it in tests/Concord.Commerce.Tests/Migrations/shipped-migrations.txt: {line}");
+            }
+        }
+        Assert.True(problems.Length == 0, problems.ToString());
+    }
+}
