@@ -142,5 +142,12 @@ public sealed class AuditLogStatementTests(PostgresFixture fixture)
         // Naming the key in SET without changing it is an ordinary update.
         await db.ExecuteAsApp("UPDATE products SET sku = sku, name = 'Big mug', version = version + 1 WHERE sku = 'SKU-1'");
         Assert.Equal(1L, await db.ScalarAsApp<long>("SELECT count(*) FROM audit_log WHERE operation = 'UPDATE' AND after->>'name' = 'Big mug'"));
+
+        // Even with the guard dropped, a key change leaves both rows in the audit log, each with its one image.
+        await db.ExecuteAsAdmin("ALTER TABLE products DISABLE TRIGGER products_key_is_immutable", "UPDATE products SET sku = 'RENAMED' WHERE sku = 'SKU-1'");
+        Assert.Equal("RENAMED:after,SKU-1:before", await db.ScalarAsApp<string>("""
+            SELECT string_agg(row_key->>'sku' || CASE WHEN before IS NULL THEN ':after' ELSE ':before' END, ',' ORDER BY row_key->>'sku')
+              FROM audit_log WHERE operation = 'UPDATE' AND (before IS NULL OR after IS NULL)
+            """));
     }
 }

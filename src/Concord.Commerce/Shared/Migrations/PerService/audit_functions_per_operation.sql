@@ -60,9 +60,10 @@ BEGIN
         source := CASE operation
             WHEN 'INSERT' THEN format('SELECT %s, %s, TG_TABLE_NAME, %s, ''INSERT'', NULL, to_json(n) FROM new_rows n', stamp, actor, key_of_new)
             WHEN 'DELETE' THEN format('SELECT %s, %s, TG_TABLE_NAME, %s, ''DELETE'', to_json(o), NULL FROM old_rows o', stamp, actor, key_of_old)
-            -- Keys cannot change (the guard below), so every old row has its new row.
-            ELSE format('SELECT %s, %s, TG_TABLE_NAME, %s, ''UPDATE'', to_json(o), to_json(n) FROM old_rows o JOIN new_rows n ON %s',
-                        stamp, actor, key_of_new, same_key)
+            -- Keys cannot change (the guard below), so every old row finds its new row. Should the
+            -- guard ever be dropped, a key change still leaves both rows here, each with one image.
+            ELSE format('SELECT %s, %s, TG_TABLE_NAME, CASE WHEN n.%I IS NULL THEN %s ELSE %s END, ''UPDATE'', to_json(o), to_json(n) FROM old_rows o FULL JOIN new_rows n ON %s',
+                        stamp, actor, key_columns[1], key_of_old, key_of_new, same_key)
         END;
         EXECUTE format($function$
             CREATE OR REPLACE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql
