@@ -26,6 +26,10 @@ public static class CommerceDatabases
     public static MigrationSet Migrations(CommerceService service) =>
         MigrationSet.FromEmbeddedResources(typeof(CommerceDatabases).Assembly, $"{service}.Migrations");
 
+    /// <summary>The bus database's migrations (see <see cref="ProvisionBusAsync"/>).</summary>
+    public static MigrationSet BusMigrations() =>
+        MigrationSet.FromEmbeddedResources(typeof(CommerceDatabases).Assembly, "Bus.Migrations");
+
     /// <summary>
     /// Creates <paramref name="database"/> if missing, owned by the owner role, applies the service's
     /// migrations as that role, and returns a connection string for the application role.
@@ -42,8 +46,7 @@ public static class CommerceDatabases
     /// </summary>
     public static Task<string> ProvisionBusAsync(string adminConnectionString, string database, string appPassword,
         CancellationToken cancellationToken = default) =>
-        ProvisionAsync(adminConnectionString, database, MigrationSet.FromEmbeddedResources(typeof(CommerceDatabases).Assembly, "Bus.Migrations"),
-            appPassword, cancellationToken);
+        ProvisionAsync(adminConnectionString, database, BusMigrations(), appPassword, cancellationToken);
 
     static async Task<string> ProvisionAsync(string adminConnectionString, string database, MigrationSet migrations, string appPassword,
         CancellationToken cancellationToken)

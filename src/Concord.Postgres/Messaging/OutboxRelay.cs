@@ -216,17 +216,17 @@ internal static class ListenLoop
                         await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
                     await drain(cancellationToken).ConfigureAwait(false);
+                    var maySleep = true;
                     if (registration is not null)
                     {
-                        var maySleep = await registration.BeforeSleep(listener, cancellationToken).ConfigureAwait(false);
+                        maySleep = await registration.BeforeSleep(listener, cancellationToken).ConfigureAwait(false);
                         await drain(cancellationToken).ConfigureAwait(false);
-                        if (!maySleep)
-                        {
-                            failures = 0;
-                            continue;
-                        }
                     }
-                    failures = 0;
+                    failures = 0; // only once the registration, if any, succeeded
+                    if (!maySleep)
+                    {
+                        continue;
+                    }
                     await listener.WaitAsync(pollInterval, cancellationToken).ConfigureAwait(false);
                     if (registration is not null)
                     {

@@ -1,6 +1,5 @@
 using System.Text;
 using Concord.Commerce;
-using Concord.Postgres.Migrations;
 
 namespace Concord.Commerce.Tests.Migrations;
 
@@ -17,7 +16,7 @@ public sealed class ShippedMigrationTests
     static IEnumerable<string> Current()
     {
         var sets = Enum.GetValues<CommerceService>().Select(s => (s.ToString(), CommerceDatabases.Migrations(s)))
-            .Append(("Bus", MigrationSet.FromEmbeddedResources(typeof(CommerceDatabases).Assembly, "Bus.Migrations")));
+            .Append(("Bus", CommerceDatabases.BusMigrations()));
         return sets.SelectMany(set => set.Item2.Migrations.Select(m => $"{set.Item1} {m.Version:D4}_{m.Name} {m.Checksum}"));
     }
 
@@ -27,16 +26,18 @@ public sealed class ShippedMigrationTests
         var pinned = File.ReadAllLines(PinFile).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
         var current = Current().ToList();
         var problems = new StringBuilder();
+        // "Service 0001_name checksum": a line's migration is everything before its checksum.
+        static string Migration(string line) => line[..line.LastIndexOf(' ')];
         foreach (var line in pinned.Except(current))
         {
-            var name = string.Join(' ', line.Split(' ')[..2]);
-            problems.AppendLine(current.Any(c => c.StartsWith(name + " ", StringComparison.Ordinal))
+            var name = Migration(line);
+            problems.AppendLine(current.Any(c => Migration(c) == name)
                 ? $"{name} changed after it shipped: restore it and put the change in a new migration"
                 : $"{name} is pinned but no longer shipped");
         }
         foreach (var line in current.Except(pinned))
         {
-            if (!pinned.Any(p => p.StartsWith(string.Join(' ', line.Split(' ')[..2]) + " ", StringComparison.Ordinal)))
+            if (!pinned.Any(p => Migration(p) == Migration(line)))
             {
                 problems.AppendLine($"new migration, pin it in tests/Concord.Commerce.Tests/Migrations/shipped-migrations.txt: {line}");
             }
