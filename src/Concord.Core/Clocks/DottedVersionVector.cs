@@ -79,7 +79,7 @@ public sealed class DottedVersionVector : IEquatable<DottedVersionVector>
     public bool IsCoveredBy(VectorClock context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return Dot.Counter <= context[Dot.Node] && context.Compare(Past) is CausalOrder.After or CausalOrder.Equal;
+        return Dot.Counter <= context[Dot.Node] && context.Descends(Past);
     }
 
     public bool Equals(DottedVersionVector? other) => other is not null && Dot == other.Dot && Past.Equals(other.Past);

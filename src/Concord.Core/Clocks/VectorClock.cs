@@ -10,7 +10,8 @@ namespace Concord.Core.Clocks;
 /// <see cref="IsPruned"/>. A pruned clock is only a lower bound of the true one: its dropped
 /// entries are unknown. So <see cref="Compare"/> never certifies that a pruned clock is
 /// before-or-equal anything (the dropped entries might not be covered), while it can still be
-/// after an exact clock. The consequence is the safe one: pruning can turn an ordering into a false
+/// after an exact clock whose counters its recorded ones exceed somewhere (recorded counters equal to
+/// the exact clock's may hide an Equal: Concurrent). The consequence is the safe one: pruning can turn an ordering into a false
 /// concurrency (an extra sibling), never into a false ordering (a silently discarded write). Even a
 /// pruned clock compared with itself is Concurrent: two different histories can prune to the same
 /// entries. <see cref="Equals(VectorClock)"/> stays structural.</para>
@@ -75,20 +76,30 @@ public sealed class VectorClock : IEquatable<VectorClock>
     {
         ArgumentNullException.ThrowIfNull(other);
         _counters.Compare(other._counters, out bool lessOrEqual, out bool greaterOrEqual, out _);
-        // Only an exact clock can be certified as covered by another.
-        lessOrEqual &= !IsPruned;
-        greaterOrEqual &= !other.IsPruned;
-        return (lessOrEqual, greaterOrEqual) switch
+        // A pruned clock's true counters are at least its recorded ones. So "a ≤ b" is certain only
+        // when a is exact, and "a < b" only when b's recorded counters already exceed a's somewhere:
+        // equal recorded counters with a pruned side may hide Equal as well as Before or After.
+        bool certainlyLessOrEqual = lessOrEqual && !IsPruned;
+        bool certainlyGreaterOrEqual = greaterOrEqual && !other.IsPruned;
+        return (certainlyLessOrEqual, certainlyGreaterOrEqual) switch
         {
             (true, true) => CausalOrder.Equal,
-            (true, false) => CausalOrder.Before,
-            (false, true) => CausalOrder.After,
+            (true, false) when !greaterOrEqual => CausalOrder.Before,
+            (false, true) when !lessOrEqual => CausalOrder.After,
             _ => CausalOrder.Concurrent,
         };
     }
 
-    /// <summary>True when every event of <paramref name="other"/> is in this clock's history.</summary>
-    public bool Descends(VectorClock other) => Compare(other) is CausalOrder.After or CausalOrder.Equal;
+    /// <summary>
+    /// True when every event of <paramref name="other"/> is certainly in this clock's history (After
+    /// or Equal, and also a pruned clock whose recorded counters cover an exact one).
+    /// </summary>
+    public bool Descends(VectorClock other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        _counters.Compare(other._counters, out _, out bool greaterOrEqual, out _);
+        return greaterOrEqual && !other.IsPruned;
+    }
 
     /// <summary>
     /// Keeps at most <paramref name="maxEntries"/> entries, those with the largest counters (ties keep

@@ -73,6 +73,19 @@ public class VectorClockTests
     }
 
     [Fact]
+    public void A_pruned_clock_equal_in_its_recorded_counters_is_not_certified_after()
+    {
+        // Found by the pruning property (CsCheck seed 08TLQCnAmPk2): {c:2, d:1} pruned to {c:2},
+        // then merged with {b:1, d:1}, records exactly the exact clock {b:1, c:2, d:1} it truly equals.
+        VectorClock exact = Clock(("b", 1), ("c", 2), ("d", 1));
+        VectorClock pruned = Clock(("c", 2), ("d", 1)).Prune(1).Merge(Clock(("b", 1), ("d", 1)));
+        Assert.Equal(CausalOrder.Concurrent, pruned.Compare(exact)); // Equal or After: not known
+        Assert.Equal(CausalOrder.Concurrent, exact.Compare(pruned));
+        Assert.True(pruned.Descends(exact)); // but it certainly covers it
+        Assert.False(exact.Descends(pruned));
+    }
+
+    [Fact]
     public void Prune_keeps_the_largest_counters_and_leaves_small_clocks_alone()
     {
         VectorClock clock = Clock(("a", 5), ("b", 1), ("c", 9), ("d", 5));
@@ -124,6 +137,8 @@ public class VectorClockTests
                     {
                         Assert.Equal(trueX.Compare(trueY), reported);
                     }
+                    Assert.True(!a.Descends(b) || trueX.Descends(trueY));
+                    Assert.True(!b.Descends(a) || trueY.Descends(trueX));
                 }
             },
             iter: Laws.Iterations);
