@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Concord.Postgres.Local;
+using Npgsql;
 
 namespace Concord.Cli.Tests;
 
@@ -51,10 +53,63 @@ public sealed class BenchCommandTests
     }
 
     [Fact]
+    public async Task Bench_orders_on_a_given_server_measures_every_cell_and_leaves_no_database_behind()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions(), ct);
+        var admin = cluster.Primary.ConnectionString();
+        // A leftover of an earlier run (say, one killed midway) must not bias or break this one.
+        await ExecuteAsync(admin, "CREATE DATABASE bench_full");
+        await ExecuteAsync(new NpgsqlConnectionStringBuilder(admin) { Database = "bench_full" }.ConnectionString, "CREATE TABLE leftover (x int)");
+
+        var result = await Concord.RunAsync("bench", "orders", "--json", "--seconds", "0.1", "--pg", admin);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        var results = JsonDocument.Parse(result.Output).RootElement.GetProperty("results");
+        Assert.EndsWith("(--pg)", results.GetProperty("database_server").GetString(), StringComparison.Ordinal);
+        var rows = results.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal([1, 8, 32], rows.Select(r => r.GetProperty("concurrency").GetInt32()));
+        foreach (var row in rows)
+        {
+            foreach (var variant in new[] { "full", "bare", "idempotency_only", "audit_only" })
+            {
+                Assert.True(row.GetProperty(variant).GetProperty("orders_per_second").GetDouble() > 0, variant);
+            }
+            Assert.Equal(JsonValueKind.Number, row.GetProperty("integrity_cost_pct").ValueKind);
+            // The server's CPU is read from its postmaster's /proc entry, which a --pg server need not have.
+            Assert.Equal(JsonValueKind.Null, row.GetProperty("integrity_cpu_ms_per_order").GetProperty("database_ms").ValueKind);
+        }
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync(ct);
+        await using var left = new NpgsqlCommand("SELECT count(*) FROM pg_database WHERE datname LIKE 'bench\\_%'", connection);
+        Assert.Equal(0L, await left.ExecuteScalarAsync(ct));
+    }
+
+    [Theory]
+    [InlineData("Host=127.0.0.1;Nonsense Key=1", "--pg is not a valid connection string")]
+    [InlineData("Host=127.0.0.1;Port=1;Username=postgres;Timeout=2", "Cannot use the PostgreSQL server")]
+    public async Task Bench_orders_with_an_unusable_server_is_a_usage_error(string pg, string message)
+    {
+        var result = await Concord.RunAsync("bench", "orders", "--seconds", "0.1", "--pg", pg);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bench_checker_without_histories_is_a_usage_error()
     {
         var result = await Concord.RunAsync("bench", "checker", "--histories", "/nonexistent");
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("--histories", result.Error, StringComparison.Ordinal);
+    }
+
+    static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        // Unpooled: the bench drops these databases WITH (FORCE), which would leave a pooled
+        // connection dead for the next user of the same connection string in this process.
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
     }
 }

@@ -11,7 +11,7 @@ namespace Concord.Cli.Bench;
 
 /// <summary>
 /// <c>concord bench orders</c>: POST /orders over real HTTP on loopback against a throwaway local
-/// cluster, with 1, 8 and 32 concurrent clients, on four hosts measured in the same run and
+/// cluster (or the server <c>--pg</c> names), with 1, 8 and 32 concurrent clients, on four hosts measured in the same run and
 /// interleaved: <c>full</c> (idempotency key claimed and recorded, audit triggers on), <c>bare</c>
 /// (neither), and each feature alone, so the cost of each shows. All keep every schema invariant:
 /// the deferred total check is the product, not an optional feature. Creation has no version check
@@ -21,18 +21,35 @@ internal static class OrdersBench
 {
     static readonly int[] Concurrencies = [1, 8, 32];
 
-    public static async Task<Dictionary<string, object>> RunAsync(TimeSpan cellDuration, Action<string> progress, CancellationToken ct)
+    /// <summary>The databases the bench creates, one per host; on a server of the user's, dropped before and after.</summary>
+    static readonly (string Variant, string Database, bool Idempotency, bool Audit)[] Variants =
+    [
+        ("full", "bench_full", true, true),
+        ("bare", "bench_bare", false, false),
+        ("idempotency_only", "bench_idempotency", true, false),
+        ("audit_only", "bench_audit", false, true),
+    ];
+
+    /// <param name="admin">A superuser connection string of the server to measure; null starts a throwaway local cluster.</param>
+    /// <param name="appPassword">The application role's password (used to create the role if the server has none).</param>
+    public static async Task<Dictionary<string, object>> RunAsync(string? admin, string appPassword, TimeSpan cellDuration, Action<string> progress, CancellationToken ct)
     {
-        await using var cluster = await LocalCluster.StartAsync(new LocalClusterOptions(), ct);
-        var admin = cluster.Primary.ConnectionString();
+        await using var cluster = admin is null ? await LocalCluster.StartAsync(new LocalClusterOptions(), ct) : null;
+        var server = cluster is null
+            ? $"{new NpgsqlConnectionStringBuilder(admin).Host} (--pg)"
+            : "a throwaway local cluster on this machine's cores";
+        admin ??= cluster!.Primary.ConnectionString();
         var hosts = new Dictionary<string, BenchHost>();
         try
         {
-            hosts["full"] = await StartHostAsync(admin, "bench_full", idempotency: true, audit: true, ct);
-            hosts["bare"] = await StartHostAsync(admin, "bench_bare", idempotency: false, audit: false, ct);
-            hosts["idempotency_only"] = await StartHostAsync(admin, "bench_idempotency", idempotency: true, audit: false, ct);
-            hosts["audit_only"] = await StartHostAsync(admin, "bench_audit", idempotency: false, audit: true, ct);
-            return await MeasureAsync(hosts, cluster.Primary.PostmasterPid, cellDuration, progress, ct);
+            await DropDatabasesAsync(admin, ct); // a fresh start on a server that ran the bench before
+            foreach (var (variant, database, idempotency, audit) in Variants)
+            {
+                hosts[variant] = await StartHostAsync(admin, database, appPassword, idempotency, audit, ct);
+            }
+            var results = await MeasureAsync(hosts, cluster?.Primary.PostmasterPid, cellDuration, progress, ct);
+            results["database_server"] = server;
+            return results;
         }
         finally
         {
@@ -40,6 +57,22 @@ internal static class OrdersBench
             {
                 await host.DisposeAsync();
             }
+            NpgsqlConnection.ClearAllPools();
+            if (cluster is null && hosts.Count > 0)
+            {
+                await DropDatabasesAsync(admin, CancellationToken.None);
+            }
+        }
+    }
+
+    static async Task DropDatabasesAsync(string admin, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync(ct);
+        foreach (var (_, database, _, _) in Variants)
+        {
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", connection);
+            await drop.ExecuteNonQueryAsync(ct);
         }
     }
 
@@ -50,9 +83,10 @@ internal static class OrdersBench
         // while the JIT moves its hot code to the optimized tier, and the code only one variant runs
         // (the key's claim, the audit-free inserts) warms up only in that variant's rounds.
         progress("warming up");
+        var warmUp = TimeSpan.FromSeconds(Math.Min(3, cellDuration.TotalSeconds));
         foreach (var host in hosts.Values)
         {
-            await RunRoundAsync(host, 8, TimeSpan.FromSeconds(3), postmasterPid: null, ct);
+            await RunRoundAsync(host, 8, warmUp, postmasterPid: null, ct);
         }
         var results = new List<object>();
         foreach (var concurrency in Concurrencies)
@@ -181,9 +215,9 @@ internal static class OrdersBench
         }
     }
 
-    static async Task<BenchHost> StartHostAsync(string admin, string database, bool idempotency, bool audit, CancellationToken ct)
+    static async Task<BenchHost> StartHostAsync(string admin, string database, string appPassword, bool idempotency, bool audit, CancellationToken ct)
     {
-        var app = await CommerceDatabases.ProvisionAsync(admin, database, CommerceService.Orders, "bench", ct);
+        var app = await CommerceDatabases.ProvisionAsync(admin, database, CommerceService.Orders, appPassword, ct);
         if (!audit)
         {
             await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Concord.Cli.Bench;
+using Npgsql;
 
 namespace Concord.Cli.Commands;
 
@@ -12,28 +13,27 @@ internal static class BenchCommands
     public static Command Build(TextWriter output, TextWriter error)
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON document (for scripts and docs) instead of a table" };
-        var seconds = new Option<double>("--seconds")
-        {
-            Description = "Measurement time per cell in seconds (more is steadier)",
-            DefaultValueFactory = _ => 1.0,
-        };
-        seconds.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double>() is < 0.1 or > 600)
-            {
-                r.AddError("--seconds must be between 0.1 and 600.");
-            }
-        });
+        var seconds = Seconds(1.0);
 
         var core = new Command("core", "Checksum throughput vs a memory copy of the same buffer; CRDT merges per second") { json, seconds };
         core.SetAction(parse => Report(output, "core", CoreBench.Run(TimeSpan.FromSeconds(parse.GetValue(seconds)) / 5), parse.GetValue(json)));
 
-        var orders = new Command("orders", "POST /orders over HTTP at 1, 8 and 32 clients, with integrity features on and off") { json, seconds };
+        var orderSeconds = Seconds(8.0);
+        var pg = AdminServer.Option("a throwaway local cluster, which shares this machine's cores with the services and the clients");
+        var orders = new Command("orders", "POST /orders over HTTP at 1, 8 and 32 clients, with integrity features on and off") { json, orderSeconds, pg };
         orders.SetAction(async (parse, ct) =>
         {
-            var cell = TimeSpan.FromSeconds(Math.Max(parse.GetValue(seconds), 2));
-            var results = await OrdersBench.RunAsync(cell, step => error.WriteLine($"bench orders: {step}…"), ct);
-            return Report(output, "orders", results, parse.GetValue(json));
+            var admin = parse.GetValue(pg) is { } given ? AdminServer.Parse(given) : null;
+            try
+            {
+                var results = await OrdersBench.RunAsync(admin, AdminServer.AppPassword(), TimeSpan.FromSeconds(parse.GetValue(orderSeconds)),
+                    step => error.WriteLine($"bench orders: {step}…"), ct);
+                return Report(output, "orders", results, parse.GetValue(json));
+            }
+            catch (NpgsqlException e) when (AdminServer.IsUnusable(e))
+            {
+                throw AdminServer.Unusable(e, external: admin is not null);
+            }
         });
 
         var sim = new Command("sim", "Simulator messages per second of wall time; wall time of a 10,000-operation quorum point and of the default sweep") { json };
@@ -58,6 +58,23 @@ internal static class BenchCommands
         cas.SetAction(parse => Report(output, "cas", CasBench.Run(), parse.GetValue(json)));
 
         return new Command("bench", "Quick benchmarks that report numbers measured in the same run") { core, sim, checker, orders, outbox, raft, cas };
+    }
+
+    static Option<double> Seconds(double defaultValue)
+    {
+        var seconds = new Option<double>("--seconds")
+        {
+            Description = "Measurement time per cell in seconds (more is steadier)",
+            DefaultValueFactory = _ => defaultValue,
+        };
+        seconds.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is < 0.1 or > 600)
+            {
+                r.AddError("--seconds must be between 0.1 and 600.");
+            }
+        });
+        return seconds;
     }
 
     /// <summary>The directory holding Concord.slnx, searched upwards from the working directory.</summary>

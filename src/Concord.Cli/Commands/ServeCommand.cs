@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Security.Cryptography;
 using Concord.Commerce;
 using Concord.Commerce.Http;
 using Concord.Postgres.Local;
@@ -12,15 +11,9 @@ namespace Concord.Cli.Commands;
 /// <summary><c>concord serve</c>: the four commerce services over HTTP, on a given server or a throwaway local cluster.</summary>
 internal static class ServeCommand
 {
-    /// <summary>The application role's password when not given: the role is created on first use.</summary>
-    public const string AppPasswordVariable = "CONCORD_APP_PASSWORD";
-
     public static Command Build(TextWriter output)
     {
-        var pg = new Option<string?>("--pg")
-        {
-            Description = "Admin (superuser) connection string of the PostgreSQL server to use; without it, a throwaway local cluster is started and deleted on exit",
-        };
+        var pg = AdminServer.Option("a throwaway local cluster is started and deleted on exit");
         var urls = new Option<string>("--urls")
         {
             Description = "Where to listen (loopback by default)",
@@ -52,19 +45,10 @@ internal static class ServeCommand
             }
             else
             {
-                try
-                {
-                    _ = new NpgsqlConnectionStringBuilder(pg);
-                }
-                catch (ArgumentException e)
-                {
-                    throw new UsageException($"--pg is not a valid connection string: {e.Message}");
-                }
+                pg = AdminServer.Parse(pg);
             }
 
-            var password = Environment.GetEnvironmentVariable(AppPasswordVariable) is { Length: > 0 } configured
-                ? configured
-                : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+            var password = AdminServer.AppPassword();
             var connections = new Dictionary<CommerceService, string>();
             foreach (var service in Enum.GetValues<CommerceService>())
             {
@@ -113,10 +97,9 @@ internal static class ServeCommand
             await app.StopAsync(CancellationToken.None);
             return ExitCodes.Success;
         }
-        catch (NpgsqlException e) when (e is not PostgresException || ((PostgresException)e).SqlState.StartsWith("28", StringComparison.Ordinal))
+        catch (NpgsqlException e) when (AdminServer.IsUnusable(e))
         {
-            throw new UsageException($"Cannot use the PostgreSQL server: {e.Message}" +
-                (cluster is null ? $" (check --pg; if the {CommerceDatabases.AppRole} role already exists, set {AppPasswordVariable} to its password)" : ""));
+            throw AdminServer.Unusable(e, external: cluster is null);
         }
         finally
         {
