@@ -11,11 +11,11 @@ namespace Concord.Cli.Bench;
 
 /// <summary>
 /// <c>concord bench orders</c>: POST /orders over real HTTP on loopback against a throwaway local
-/// cluster (or the server <c>--pg</c> names), with 1, 8 and 32 concurrent clients, on four hosts measured in the same run and
-/// interleaved: <c>full</c> (idempotency key claimed and recorded, audit triggers on), <c>bare</c>
-/// (neither), and each feature alone, so the cost of each shows. All keep every schema invariant:
-/// the deferred total check is the product, not an optional feature. Creation has no version check
-/// to switch off; versions guard updates.
+/// cluster (or the server <c>--pg</c> names), with 1, 8 and 32 concurrent clients, on four hosts
+/// measured in the same run and interleaved: <c>full</c> (idempotency key claimed and recorded,
+/// audit triggers on), <c>bare</c> (neither), and each feature alone, so the cost of each shows. All
+/// keep every schema invariant: the deferred total check is the product, not an optional feature.
+/// Creation has no version check to switch off; versions guard updates.
 /// </summary>
 internal static class OrdersBench
 {
