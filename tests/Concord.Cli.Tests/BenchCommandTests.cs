@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Concord.Cli.Commands;
 using Concord.Postgres.Local;
 using Npgsql;
 
@@ -93,6 +94,27 @@ public sealed class BenchCommandTests
         var result = await Concord.RunAsync("bench", "orders", "--seconds", "0.1", "--pg", pg);
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(message, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Without_json_a_result_prints_as_one_path_and_value_per_leaf()
+    {
+        var results = JsonDocument.Parse("""
+            {"cell_seconds": 8, "note": "a text",
+             "results": [{"concurrency": 1, "full": {"p95_ms": 2.5}, "quartiles": [1.5, 3]},
+                         {"concurrency": 8, "full": {"p95_ms": 7}, "quartiles": [2, 4]}],
+             "matrix": [[1, 2], [3]]}
+            """).RootElement;
+
+        var lines = BenchCommands.Flatten("", results).Select(l => $"{l.Path} {l.Value}");
+
+        Assert.Equal(
+        [
+            "cell_seconds 8", "note a text",
+            "results[concurrency=1].full.p95_ms 2.5", "results[concurrency=1].quartiles [1.5, 3]",
+            "results[concurrency=8].full.p95_ms 7", "results[concurrency=8].quartiles [2, 4]",
+            "matrix[0] [1, 2]", "matrix[1] [3]",
+        ], lines);
     }
 
     [Fact]

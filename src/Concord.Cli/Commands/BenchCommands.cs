@@ -109,11 +109,40 @@ internal static class BenchCommands
         }
         else
         {
-            foreach (var (name, value) in results)
+            var lines = Flatten("", JsonSerializer.SerializeToElement(results, Json)).ToList();
+            var width = lines.Max(l => l.Path.Length);
+            foreach (var (path, value) in lines)
             {
-                output.WriteLine($"{name,-40} {(value is string or IFormattable ? value : JsonSerializer.Serialize(value, Json))}");
+                output.WriteLine($"{path.PadRight(width)}  {value}");
             }
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// One (path, value) per leaf, for reading in a terminal: objects by dotted names, an array of
+    /// rows by its rows' first field (<c>results[concurrency=8].full.p95_ms</c>), an array of plain
+    /// values on one line.
+    /// </summary>
+    internal static IEnumerable<(string Path, string Value)> Flatten(string path, JsonElement element)
+    {
+        string Child(string name) => path.Length == 0 ? name : $"{path}.{name}";
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                return element.EnumerateObject().SelectMany(p => Flatten(Child(p.Name), p.Value));
+            case JsonValueKind.Array when element.EnumerateArray().Any(i => i.ValueKind is JsonValueKind.Object or JsonValueKind.Array):
+                return element.EnumerateArray().SelectMany((item, i) =>
+                {
+                    var first = item.ValueKind == JsonValueKind.Object ? item.EnumerateObject().FirstOrDefault() : default;
+                    return first.Value.ValueKind is JsonValueKind.Number or JsonValueKind.String
+                        ? item.EnumerateObject().Skip(1).SelectMany(p => Flatten($"{path}[{first.Name}={first.Value}].{p.Name}", p.Value))
+                        : Flatten($"{path}[{i}]", item);
+                });
+            case JsonValueKind.Array:
+                return [(path, $"[{string.Join(", ", element.EnumerateArray())}]")];
+            default:
+                return [(path, element.ToString())];
+        }
     }
 }
