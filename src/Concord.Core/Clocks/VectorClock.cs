@@ -10,9 +10,10 @@ namespace Concord.Core.Clocks;
 /// <see cref="IsPruned"/>. A pruned clock is only a lower bound of the true one: its dropped
 /// entries are unknown. So <see cref="Compare"/> never certifies that a pruned clock is
 /// before-or-equal anything (the dropped entries might not be covered), while it can still be
-/// after an exact clock whose counters its recorded ones exceed somewhere (recorded counters equal to
-/// the exact clock's may hide an Equal: Concurrent). The consequence is the safe one: pruning can turn an ordering into a false
-/// concurrency (an extra sibling), never into a false ordering (a silently discarded write). Even a
+/// after an exact clock whose counters its recorded ones exceed somewhere (recorded counters equal
+/// to the exact clock's may hide an Equal: Concurrent). The consequence is the safe one: pruning
+/// can turn an ordering into a false concurrency (an extra sibling), never into a false ordering
+/// (a silently discarded write). Even a
 /// pruned clock compared with itself is Concurrent: two different histories can prune to the same
 /// entries. <see cref="Equals(VectorClock)"/> stays structural.</para>
 /// <para>Dropping entries without the mark, as Riak's vclock pruning did, is not safe: <c>{a:1,
