@@ -34,21 +34,24 @@ internal static class OrdersBench
     /// <param name="appPassword">The application role's password (used to create the role if the server has none).</param>
     public static async Task<Dictionary<string, object>> RunAsync(string? admin, string appPassword, TimeSpan cellDuration, Action<string> progress, CancellationToken ct)
     {
-        await using var cluster = admin is null ? await LocalCluster.StartAsync(new LocalClusterOptions(), ct) : null;
-        var server = cluster is null
-            ? $"{new NpgsqlConnectionStringBuilder(admin).Host} (--pg)"
-            : "a throwaway local cluster on this machine's cores";
+        var external = admin is not null;
+        await using var cluster = external ? null : await LocalCluster.StartAsync(new LocalClusterOptions(), ct);
         admin ??= cluster!.Primary.ConnectionString();
         var hosts = new Dictionary<string, BenchHost>();
         try
         {
-            await DropDatabasesAsync(admin, ct); // a fresh start on a server that ran the bench before
+            if (external)
+            {
+                await DropDatabasesAsync(admin, ct); // a fresh start on a server that ran the bench before
+            }
             foreach (var (variant, database, idempotency, audit) in Variants)
             {
                 hosts[variant] = await StartHostAsync(admin, database, appPassword, idempotency, audit, ct);
             }
             var results = await MeasureAsync(hosts, cluster?.Primary.PostmasterPid, cellDuration, progress, ct);
-            results["database_server"] = server;
+            results["database_server"] = external
+                ? $"{new NpgsqlConnectionStringBuilder(admin).Host} (--pg)"
+                : "a throwaway local cluster on this machine's cores";
             return results;
         }
         finally
@@ -58,7 +61,7 @@ internal static class OrdersBench
                 await host.DisposeAsync();
             }
             NpgsqlConnection.ClearAllPools();
-            if (cluster is null && hosts.Count > 0)
+            if (external && hosts.Count > 0)
             {
                 await DropDatabasesAsync(admin, CancellationToken.None);
             }
